@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: MIT
+# Front door. `make run` and `make test` install what is missing, build, then
+# start clover or run every test. The real build is CMake (CMakeLists.txt).
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+DATA ?= $(HOME)/.local/share/clover
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all deps build build-asan run test test-fast test-asan fuzz bench clean format
+
+all: build
+
+deps:
+	@./scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCLOVER_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/clover server --data $(DATA)
+
+# Every test, in the normal build and again under ASan+UBSan.
+test: build build-asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE slow $(CTEST_ARGS)
+
+# Quick loop for developers: unit tests of the normal build only.
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCLOVER_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+bench: build
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
