@@ -1,0 +1,1367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scheduling engine; the contract is in engine.h.
+ *
+ * Inside: every job with a schedule has a fire timer in one min-heap keyed by
+ * (instant, sequence); every shard waiting for a retry has a retry timer in
+ * the same heap. A job keeps the list of its active runs (dispatched, or
+ * queued behind a running one under the serial policy). Runs are found by id
+ * in an open-addressing table. Actions accumulate in an array until the
+ * caller clears them; runs that reached a final state are freed only then,
+ * so the snapshots the actions point to stay valid.
+ */
+#include "core/engine.h"
+#include "base/duration.h"
+#include "base/hash.h"
+#include "base/heap.h"
+#include "base/time.h"
+#include "core/shard.h"
+#include "cron/cron.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum timer_kind { TIMER_FIRE, TIMER_RETRY };
+
+struct timer {
+	struct heap_node node;
+	enum timer_kind kind;
+};
+
+struct erun;
+
+struct ejob {
+	struct timer fire; /* armed while the job has a next fire */
+	struct job_spec *spec;
+	int64_t last_fire; /* the last instant fired or recorded as skipped */
+	struct erun *active; /* active runs, oldest first */
+	int nrunning;        /* active runs that are not queued */
+	int nqueued;         /* serial policy: runs waiting their turn */
+	size_t rr;           /* round-robin cursor */
+	bool removed;        /* deleted while runs were active: on the orphan list */
+	struct ejob *next_orphan;
+};
+
+struct eshard {
+	struct timer retry;
+	struct erun *run;
+	int index;
+};
+
+struct erun {
+	struct run_rec rec; /* first: actions point at it */
+	struct ejob *job;
+	struct job_spec *spec;
+	struct erun *prev, *next; /* the job's active list, or the dead list */
+	struct eshard *xs;
+	int open;    /* shards not in a final state */
+	bool queued; /* waiting behind a running run (serial) */
+	bool killing;
+	bool persist_pending; /* an ENGINE_ACT_RUN for it is in the batch */
+};
+
+struct eexec {
+	char *id;
+	char **labels; /* "k=v" */
+	size_t nlabels;
+	int capacity;
+	int running;
+	int64_t last_dispatch;
+};
+
+/* int64 -> run, open addressing with backward-shift deletion. */
+struct runmap {
+	struct erun **slots;
+	size_t cap, n;
+};
+
+struct engine {
+	struct engine_options opt;
+	struct heap timers;
+	struct hmap jobs; /* name -> struct ejob */
+	struct runmap runs;
+	struct eexec **execs; /* sorted by id */
+	size_t nexecs;
+	int64_t next_id;
+	uint64_t rng;
+
+	struct engine_action *acts;
+	size_t nacts, capacts;
+	char **strs; /* strings owned by the current batch of actions */
+	size_t nstrs, capstrs;
+	struct erun *dead; /* finished runs, freed when actions are cleared */
+	struct ejob *orphans; /* removed jobs whose runs are still active */
+	struct engine_stats stats;
+};
+
+/* ------------------------------------------------------------------ */
+/* run map */
+
+static size_t slot_of(int64_t id, size_t cap)
+{
+	uint64_t x = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(x >> 17) & (cap - 1);
+}
+
+static int runmap_put(struct runmap *m, struct erun *r)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct erun **s = calloc(cap, sizeof(*s));
+
+		if (s == NULL)
+			return CLOVER_ENOMEM;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (m->slots[i]) {
+				size_t j = slot_of(m->slots[i]->rec.id, cap);
+
+				while (s[j])
+					j = (j + 1) & (cap - 1);
+				s[j] = m->slots[i];
+			}
+		}
+		free(m->slots);
+		m->slots = s;
+		m->cap = cap;
+	}
+	size_t i = slot_of(r->rec.id, m->cap);
+
+	while (m->slots[i])
+		i = (i + 1) & (m->cap - 1);
+	m->slots[i] = r;
+	m->n++;
+	return 0;
+}
+
+static struct erun *runmap_get(const struct runmap *m, int64_t id)
+{
+	if (m->n == 0)
+		return NULL;
+	for (size_t i = slot_of(id, m->cap); m->slots[i]; i = (i + 1) & (m->cap - 1)) {
+		if (m->slots[i]->rec.id == id)
+			return m->slots[i];
+	}
+	return NULL;
+}
+
+static void runmap_del(struct runmap *m, int64_t id)
+{
+	size_t mask = m->cap - 1, i, j;
+
+	if (m->n == 0)
+		return;
+	for (i = slot_of(id, m->cap); m->slots[i]; i = (i + 1) & mask) {
+		if (m->slots[i]->rec.id == id)
+			break;
+	}
+	if (m->slots[i] == NULL)
+		return;
+	m->slots[i] = NULL;
+	m->n--;
+	/* Backward shift: move later members of the cluster into the hole. */
+	for (j = (i + 1) & mask; m->slots[j]; j = (j + 1) & mask) {
+		size_t home = slot_of(m->slots[j]->rec.id, m->cap);
+
+		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+			m->slots[i] = m->slots[j];
+			m->slots[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* actions */
+
+static struct engine_action *act_push(struct engine *e, enum engine_action_kind kind)
+{
+	if (e->nacts == e->capacts) {
+		size_t cap = e->capacts ? e->capacts * 2 : 256;
+		struct engine_action *a = realloc(e->acts, cap * sizeof(*a));
+
+		if (a == NULL)
+			return NULL;
+		e->acts = a;
+		e->capacts = cap;
+	}
+	struct engine_action *a = &e->acts[e->nacts++];
+
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	return a;
+}
+
+static char *batch_str(struct engine *e, char *s)
+{
+	if (s == NULL)
+		return NULL;
+	if (e->nstrs == e->capstrs) {
+		size_t cap = e->capstrs ? e->capstrs * 2 : 64;
+		char **v = realloc(e->strs, cap * sizeof(*v));
+
+		if (v == NULL) {
+			free(s);
+			return NULL;
+		}
+		e->strs = v;
+		e->capstrs = cap;
+	}
+	e->strs[e->nstrs++] = s;
+	return s;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static void event(struct engine *e, enum engine_event_level level, const char *job, char *msg)
+{
+	struct engine_action *a;
+
+	if (batch_str(e, msg) == NULL)
+		return;
+	a = act_push(e, ENGINE_ACT_EVENT);
+	if (a == NULL)
+		return;
+	a->level = level;
+	a->job = job ? batch_str(e, strdup(job)) : NULL;
+	a->message = msg;
+}
+
+static void persist(struct engine *e, struct erun *r)
+{
+	struct engine_action *a;
+
+	if (r->persist_pending)
+		return;
+	a = act_push(e, ENGINE_ACT_RUN);
+	if (a == NULL)
+		return;
+	a->run = &r->rec;
+	r->persist_pending = true;
+}
+
+static void set_str(char **dst, char *s)
+{
+	free(*dst);
+	*dst = s;
+}
+
+/* ------------------------------------------------------------------ */
+/* runs */
+
+static void run_free(struct erun *r)
+{
+	if (r == NULL)
+		return;
+	run_rec_clear(&r->rec);
+	job_spec_unref(r->spec);
+	free(r->xs);
+	free(r);
+}
+
+static struct erun *run_new(struct engine *e, struct ejob *j, int64_t scheduled_at,
+			    enum run_trigger trig, const char *params, int nshards, int64_t now)
+{
+	struct erun *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->rec.shards = calloc((size_t)nshards, sizeof(*r->rec.shards));
+	r->xs = calloc((size_t)nshards, sizeof(*r->xs));
+	r->rec.job = strdup(j->spec->name);
+	if (r->rec.shards == NULL || r->xs == NULL || r->rec.job == NULL ||
+	    (params && (r->rec.params = strdup(params)) == NULL)) {
+		run_free(r);
+		return NULL;
+	}
+	r->rec.id = e->next_id++;
+	r->rec.scheduled_at = scheduled_at;
+	r->rec.trigger = trig;
+	r->rec.state = RUN_PENDING;
+	r->rec.created_at = now;
+	r->rec.nshards = nshards;
+	for (int i = 0; i < nshards; i++) {
+		struct shard_rec *sh = &r->rec.shards[i];
+
+		sh->index = i;
+		sh->state = RUN_PENDING;
+		sh->exit_code = -1;
+		sh->progress = -1;
+		heap_node_init(&r->xs[i].retry.node);
+		r->xs[i].retry.kind = TIMER_RETRY;
+		r->xs[i].run = r;
+		r->xs[i].index = i;
+	}
+	r->open = nshards;
+	r->job = j;
+	r->spec = job_spec_ref(j->spec);
+	return r;
+}
+
+/* Records an instant that will not run (a run in state skipped). */
+static void record_skipped(struct engine *e, struct ejob *j, int64_t at, enum run_trigger trig,
+			   char *reason, int64_t now)
+{
+	struct erun *r = run_new(e, j, at, trig, NULL, 1, now);
+
+	if (r == NULL) {
+		free(reason);
+		return;
+	}
+	r->rec.state = RUN_SKIPPED;
+	r->rec.shards[0].state = RUN_SKIPPED;
+	r->rec.finished_at = now;
+	r->rec.reason = reason;
+	r->open = 0;
+	e->stats.skipped++;
+	persist(e, r);
+	r->next = e->dead;
+	e->dead = r;
+}
+
+static void active_link(struct ejob *j, struct erun *r)
+{
+	struct erun **pp = &j->active;
+	struct erun *prev = NULL;
+
+	while (*pp) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	r->prev = prev;
+	r->next = NULL;
+	*pp = r;
+}
+
+static void active_unlink(struct ejob *j, struct erun *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		j->active = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+static bool exec_matches(const struct eexec *x, const struct job_spec *spec)
+{
+	for (size_t i = 0; i < spec->nlabels; i++) {
+		const struct job_kv *kv = &spec->labels[i];
+		size_t klen = strlen(kv->key);
+		bool found = false;
+
+		for (size_t l = 0; l < x->nlabels && !found; l++) {
+			const char *lab = x->labels[l];
+
+			found = strncmp(lab, kv->key, klen) == 0 && lab[klen] == '=' &&
+				strcmp(lab + klen + 1, kv->val) == 0;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Collects the executors that match the job, in id order. */
+static size_t match_execs(struct engine *e, const struct job_spec *spec, struct eexec **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->nexecs; i++) {
+		if (exec_matches(e->execs[i], spec))
+			out[n++] = e->execs[i];
+	}
+	return n;
+}
+
+static uint64_t rng_next(struct engine *e)
+{
+	/* xorshift64*: deterministic from the seed, so simulations replay. */
+	e->rng ^= e->rng >> 12;
+	e->rng ^= e->rng << 25;
+	e->rng ^= e->rng >> 27;
+	return e->rng * 2685821657736338717ull;
+}
+
+/* Picks one of m[0..n-1] by the job's route, avoiding `avoid` when another exists. */
+static struct eexec *route_pick(struct engine *e, struct ejob *j, struct eexec **m, size_t n,
+				const char *avoid)
+{
+	struct eexec *cand[64];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < 64; i++) {
+		if (!(avoid && n > 1 && strcmp(m[i]->id, avoid) == 0))
+			cand[k++] = m[i];
+	}
+	if (k == 0)
+		return NULL;
+	switch (j->spec->route) {
+	case JOB_ROUTE_FIRST:
+		return cand[0];
+	case JOB_ROUTE_LAST:
+		return cand[k - 1];
+	case JOB_ROUTE_RANDOM:
+		return cand[rng_next(e) % k];
+	case JOB_ROUTE_CONSISTENT_HASH:
+		return cand[hash_name(j->spec->name) % k];
+	case JOB_ROUTE_LEAST_BUSY: {
+		struct eexec *best = cand[0];
+
+		for (size_t i = 1; i < k; i++) {
+			if (cand[i]->running < best->running)
+				best = cand[i];
+		}
+		return best;
+	}
+	case JOB_ROUTE_LEAST_RECENT: {
+		struct eexec *best = cand[0];
+
+		for (size_t i = 1; i < k; i++) {
+			if (cand[i]->last_dispatch < best->last_dispatch)
+				best = cand[i];
+		}
+		return best;
+	}
+	case JOB_ROUTE_ROUND_ROBIN:
+	case JOB_ROUTE_BROADCAST:
+	default:
+		return cand[j->rr++ % k];
+	}
+}
+
+static void finish_shard(struct engine *e, struct erun *r, int idx, enum run_state st,
+			 char *msg, int64_t at, bool release);
+
+/* Sends one attempt of shard `idx` to executor `x`. */
+static void dispatch(struct engine *e, struct erun *r, int idx, struct eexec *x, int64_t now)
+{
+	struct shard_rec *sh = &r->rec.shards[idx];
+	struct engine_action *a;
+	char *id = strdup(x->id);
+
+	if (id == NULL)
+		return;
+	set_str(&sh->executor, id);
+	sh->attempt++;
+	sh->state = RUN_PENDING;
+	sh->started_at = 0;
+	sh->finished_at = 0;
+	sh->exit_code = -1;
+	x->running++;
+	x->last_dispatch = now;
+	a = act_push(e, ENGINE_ACT_DISPATCH);
+	if (a == NULL)
+		return;
+	a->run_id = r->rec.id;
+	a->shard = idx;
+	a->shard_count = r->rec.nshards;
+	a->attempt = sh->attempt;
+	a->scheduled_at = r->rec.scheduled_at;
+	a->spec = r->spec;
+	a->shard_param = (size_t)idx < r->spec->nshard_params ? r->spec->shard_params[idx] : NULL;
+	a->params = r->rec.params;
+	a->executor = sh->executor;
+}
+
+static char *no_executor_msg(const struct job_spec *spec)
+{
+	return spec->nlabels ? fmt("no executor available with the job's target labels")
+			     : fmt("no executor available");
+}
+
+/* Dispatches every shard of a run that is starting now. */
+static void start_run(struct engine *e, struct erun *r, int64_t now)
+{
+	struct eexec **m = e->nexecs ? calloc(e->nexecs, sizeof(*m)) : NULL;
+	size_t n = m ? match_execs(e, r->spec, m) : 0;
+	struct ejob *j = r->job;
+
+	r->queued = false;
+	j->nrunning++;
+	e->stats.runs++;
+	persist(e, r);
+	if (n == 0) {
+		char *msg = no_executor_msg(r->spec);
+
+		event(e, ENGINE_EV_WARN, j->spec->name,
+		      fmt("run %lld: %s", (long long)r->rec.id, msg ? msg : "no executor"));
+		for (int i = 0; i < r->rec.nshards; i++)
+			finish_shard(e, r, i, RUN_FAILED, i == 0 ? msg : (msg ? strdup(msg) : NULL), now,
+				     false);
+		free(m);
+		return;
+	}
+	if (r->rec.nshards == 1) {
+		dispatch(e, r, 0, route_pick(e, j, m, n, NULL), now);
+	} else {
+		int *who = malloc((size_t)r->rec.nshards * sizeof(*who));
+
+		if (who == NULL) {
+			free(m);
+			return;
+		}
+		if (r->spec->route == JOB_ROUTE_BROADCAST) {
+			for (int i = 0; i < r->rec.nshards; i++)
+				who[i] = i % (int)n;
+		} else {
+			shard_assign(r->spec->shard_strategy, r->spec->name, r->rec.nshards, (int)n,
+				     who);
+		}
+		for (int i = 0; i < r->rec.nshards; i++)
+			dispatch(e, r, i, m[who[i]], now);
+		free(who);
+	}
+	free(m);
+}
+
+static int shard_count_for(struct engine *e, const struct job_spec *spec)
+{
+	if (spec->route == JOB_ROUTE_BROADCAST) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < e->nexecs; i++)
+			n += exec_matches(e->execs[i], spec);
+		return n ? (int)n : 1;
+	}
+	return spec->shard_count;
+}
+
+static void kill_run(struct engine *e, struct erun *r, const char *why, int64_t now);
+
+/*
+ * One fire of a job: applies the concurrency policy and starts, queues or
+ * skips a run. Returns the run's id (0 when out of memory).
+ */
+static int64_t fire(struct engine *e, struct ejob *j, int64_t at, enum run_trigger trig,
+		    const char *params, int64_t now)
+{
+	struct erun *r;
+
+	e->stats.fires++;
+	if (j->active) {
+		switch (j->spec->concurrency) {
+		case JOB_CONC_FORBID: {
+			int64_t id = e->next_id;
+
+			record_skipped(e, j, at, trig,
+				       fmt("run %lld was still running (concurrency: forbid)",
+					   (long long)j->active->rec.id),
+				       now);
+			return id;
+		}
+		case JOB_CONC_SERIAL:
+			if (j->nqueued >= e->opt.serial_queue_max) {
+				int64_t id = e->next_id;
+
+				record_skipped(e, j, at, trig,
+					       fmt("serial queue is full (%d runs waiting)",
+						   j->nqueued),
+					       now);
+				return id;
+			}
+			break;
+		case JOB_CONC_REPLACE:
+			for (struct erun *a = j->active; a;) {
+				struct erun *next = a->next;
+
+				kill_run(e, a, "replaced by a newer run", now);
+				a = next;
+			}
+			break;
+		case JOB_CONC_ALLOW:
+			break;
+		}
+	}
+	r = run_new(e, j, at, trig, params, shard_count_for(e, j->spec), now);
+	if (r == NULL || runmap_put(&e->runs, r)) {
+		run_free(r);
+		event(e, ENGINE_EV_ERROR, j->spec->name, fmt("out of memory creating a run"));
+		return 0;
+	}
+	active_link(j, r);
+	if (j->spec->concurrency == JOB_CONC_SERIAL && j->nrunning > 0) {
+		r->queued = true;
+		j->nqueued++;
+		persist(e, r);
+	} else {
+		start_run(e, r, now);
+	}
+	return r->rec.id;
+}
+
+static void job_free(struct engine *e, struct ejob *j)
+{
+	heap_remove(&e->timers, &j->fire.node);
+	job_spec_unref(j->spec);
+	free(j);
+}
+
+static void start_next_queued(struct engine *e, struct ejob *j, int64_t now)
+{
+	for (struct erun *r = j->active; r; r = r->next) {
+		if (r->queued) {
+			j->nqueued--;
+			start_run(e, r, now);
+			return;
+		}
+	}
+}
+
+static enum run_state run_outcome(const struct erun *r)
+{
+	bool cancelled = false, timed_out = false, failed = false, lost = false;
+
+	for (int i = 0; i < r->rec.nshards; i++) {
+		switch (r->rec.shards[i].state) {
+		case RUN_CANCELLED:
+			cancelled = true;
+			break;
+		case RUN_TIMED_OUT:
+			timed_out = true;
+			break;
+		case RUN_FAILED:
+			failed = true;
+			break;
+		case RUN_LOST:
+			lost = true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (r->killing || cancelled)
+		return RUN_CANCELLED;
+	if (timed_out)
+		return RUN_TIMED_OUT;
+	if (failed)
+		return RUN_FAILED;
+	if (lost)
+		return RUN_LOST;
+	return RUN_SUCCEEDED;
+}
+
+static void finish_run(struct engine *e, struct erun *r, int64_t at)
+{
+	struct ejob *j = r->job;
+	bool was_queued = r->queued;
+
+	r->rec.state = run_outcome(r);
+	r->rec.finished_at = at;
+	if (r->rec.reason == NULL && r->rec.state != RUN_SUCCEEDED) {
+		for (int i = 0; i < r->rec.nshards; i++) {
+			const struct shard_rec *sh = &r->rec.shards[i];
+
+			if (sh->state != RUN_SUCCEEDED && sh->message) {
+				r->rec.reason = r->rec.nshards > 1
+							? fmt("shard %d: %s", i, sh->message)
+							: strdup(sh->message);
+				break;
+			}
+		}
+	}
+	persist(e, r);
+	if (r->rec.state == RUN_SUCCEEDED)
+		e->stats.succeeded++;
+	else
+		e->stats.failed++;
+	if (r->rec.state == RUN_FAILED || r->rec.state == RUN_TIMED_OUT ||
+	    r->rec.state == RUN_LOST)
+		event(e, ENGINE_EV_WARN, r->rec.job,
+		      fmt("run %lld %s: %s", (long long)r->rec.id, run_state_name(r->rec.state),
+			  r->rec.reason ? r->rec.reason : "no reason given"));
+
+	active_unlink(j, r);
+	if (was_queued)
+		j->nqueued--;
+	else
+		j->nrunning--;
+	runmap_del(&e->runs, r->rec.id);
+	r->next = e->dead;
+	e->dead = r;
+
+	if (r->rec.state == RUN_SUCCEEDED) {
+		for (size_t i = 0; i < r->spec->non_success; i++) {
+			const char *name = r->spec->on_success[i];
+			struct ejob *next = hmap_get(&e->jobs, name);
+
+			if (next == NULL) {
+				event(e, ENGINE_EV_WARN, r->rec.job,
+				      fmt("on_success: no job '%s' to chain to", name));
+				continue;
+			}
+			fire(e, next, at, RUN_TRIG_CHAIN, NULL, at);
+		}
+	}
+	if (j->removed) {
+		if (j->active == NULL) {
+			struct ejob **pp = &e->orphans;
+
+			while (*pp != j)
+				pp = &(*pp)->next_orphan;
+			*pp = j->next_orphan;
+			job_free(e, j);
+		}
+		return;
+	}
+	if (j->nrunning == 0)
+		start_next_queued(e, j, at);
+}
+
+static struct eexec *exec_find(struct engine *e, const char *id)
+{
+	for (size_t i = 0; id && i < e->nexecs; i++) {
+		if (strcmp(e->execs[i]->id, id) == 0)
+			return e->execs[i];
+	}
+	return NULL;
+}
+
+static int64_t backoff_ms(const struct job_spec *spec, int attempt)
+{
+	int64_t d = spec->retry_backoff_ms;
+
+	for (int i = 1; i < attempt && d < spec->retry_max_backoff_ms; i++)
+		d *= 2;
+	return d < spec->retry_max_backoff_ms ? d : spec->retry_max_backoff_ms;
+}
+
+/*
+ * A shard's current attempt ended in `st`. Retries it when the policy allows,
+ * otherwise makes the shard final (and the run, when it was the last).
+ * Takes ownership of `msg`. `release` frees the attempt's slot on its
+ * executor (false when the attempt never reached one, or its process is gone).
+ */
+static void finish_shard(struct engine *e, struct erun *r, int idx, enum run_state st,
+			 char *msg, int64_t at, bool release)
+{
+	struct shard_rec *sh = &r->rec.shards[idx];
+	struct eexec *x = release ? exec_find(e, sh->executor) : NULL;
+
+	if (x && x->running > 0)
+		x->running--;
+	sh->finished_at = at;
+	if ((st == RUN_FAILED || st == RUN_TIMED_OUT || st == RUN_LOST) && !r->killing &&
+	    sh->attempt > 0 && sh->attempt <= r->spec->retry_max && !r->job->removed) {
+		int64_t delay = backoff_ms(r->spec, sh->attempt);
+		char d[32];
+
+		duration_format(delay, d, sizeof(d));
+		set_str(&sh->message, fmt("attempt %d %s: %s; retrying in %s", sh->attempt,
+					  run_state_name(st), msg ? msg : "no reason given", d));
+		free(msg);
+		sh->state = RUN_PENDING;
+		heap_insert(&e->timers, &r->xs[idx].retry.node, at + delay);
+		e->stats.retries++;
+		persist(e, r);
+		return;
+	}
+	sh->state = st;
+	set_str(&sh->message, msg);
+	r->open--;
+	if (r->open == 0)
+		finish_run(e, r, at);
+	else
+		persist(e, r);
+}
+
+static void kill_run(struct engine *e, struct erun *r, const char *why, int64_t now)
+{
+	r->killing = true;
+	if (why && r->rec.reason == NULL)
+		r->rec.reason = strdup(why);
+	for (int i = 0; i < r->rec.nshards; i++) {
+		struct shard_rec *sh = &r->rec.shards[i];
+		struct engine_action *a;
+
+		if (run_state_final(sh->state))
+			continue;
+		if (heap_node_active(&r->xs[i].retry.node) || r->queued || sh->attempt == 0) {
+			heap_remove(&e->timers, &r->xs[i].retry.node);
+			sh->state = RUN_CANCELLED;
+			sh->finished_at = now;
+			r->open--;
+			continue;
+		}
+		a = act_push(e, ENGINE_ACT_KILL);
+		if (a == NULL)
+			continue;
+		a->run_id = r->rec.id;
+		a->shard = i;
+		a->attempt = sh->attempt;
+		a->executor = sh->executor;
+	}
+	if (r->open == 0)
+		finish_run(e, r, now);
+	else
+		persist(e, r);
+}
+
+/* ------------------------------------------------------------------ */
+/* timers */
+
+static void arm(struct engine *e, struct ejob *j, int64_t after)
+{
+	int64_t next;
+
+	heap_remove(&e->timers, &j->fire.node);
+	if (j->spec->paused || j->removed)
+		return;
+	if (cron_next(j->spec->cron, j->spec->tz, after, &next) == 0)
+		heap_insert(&e->timers, &j->fire.node, next);
+}
+
+/*
+ * The fire timer of `j` is due at `now`. An instant reached within the
+ * misfire threshold fires normally; later ones are misfires, handled by the
+ * job's policy, and every missed instant is fired or recorded as skipped
+ * (individually up to misfire_cap, beyond that in one event).
+ */
+static void fire_due(struct engine *e, struct ejob *j, int64_t now)
+{
+	const struct job_spec *spec = j->spec;
+	int64_t at = j->fire.node.deadline;
+	int64_t *missed;
+	int64_t t, more = 0;
+	int n = 0, cap = e->opt.misfire_cap;
+
+	if (now - at <= spec->misfire_threshold_ms) {
+		j->last_fire = at;
+		fire(e, j, at, RUN_TRIG_SCHEDULE, NULL, now);
+		arm(e, j, at);
+		return;
+	}
+	missed = malloc((size_t)cap * sizeof(*missed));
+	if (missed == NULL)
+		return;
+	for (t = at; n < cap && t <= now;) {
+		missed[n++] = t;
+		if (cron_next(spec->cron, spec->tz, t, &t))
+			break;
+	}
+	/* Count the rest without keeping them; a long outage can hold millions. */
+	if (n == cap) {
+		int64_t last = missed[n - 1];
+
+		while (cron_next(spec->cron, spec->tz, last, &t) == 0 && t <= now && more < 1000000) {
+			more++;
+			last = t;
+		}
+	}
+	e->stats.misfired += (uint64_t)n + (uint64_t)more;
+	{
+		char a[40], b[40];
+
+		time_format_rfc3339(missed[0], a, sizeof(a), false);
+		time_format_rfc3339(missed[n - 1], b, sizeof(b), false);
+		event(e, ENGINE_EV_WARN, spec->name,
+		      fmt("misfire: %lld fire(s) from %s to %s missed by more than the %llds "
+			  "threshold (policy %s)",
+			  (long long)(n + more), a, b,
+			  (long long)(spec->misfire_threshold_ms / 1000),
+			  job_misfire_name(spec->misfire)));
+	}
+	for (int i = 0; i < n; i++) {
+		switch (spec->misfire) {
+		case JOB_MISFIRE_FIRE_ALL:
+			fire(e, j, missed[i], RUN_TRIG_MISFIRE, NULL, now);
+			break;
+		case JOB_MISFIRE_FIRE_ONCE:
+			if (i == n - 1 && more == 0) {
+				fire(e, j, missed[i], RUN_TRIG_MISFIRE, NULL, now);
+				break;
+			}
+			record_skipped(e, j, missed[i], RUN_TRIG_MISFIRE,
+				       fmt("misfired; coalesced into one run (policy fire_once)"),
+				       now);
+			break;
+		case JOB_MISFIRE_SKIP:
+			record_skipped(e, j, missed[i], RUN_TRIG_MISFIRE,
+				       fmt("misfired by %llds (policy skip)",
+					   (long long)((now - missed[i]) / 1000)),
+				       now);
+			break;
+		}
+	}
+	if (more) {
+		/* The newest missed instant: cron_next of the last counted one. */
+		int64_t last = missed[n - 1], newest = last;
+
+		for (int64_t k = 0; k < more; k++) {
+			if (cron_next(spec->cron, spec->tz, newest, &t))
+				break;
+			newest = t;
+		}
+		event(e, ENGINE_EV_WARN, spec->name,
+		      fmt("misfire: %lld further missed fire(s) after the first %d were not recorded "
+			  "one by one",
+			  (long long)more, cap));
+		if (spec->misfire == JOB_MISFIRE_FIRE_ONCE)
+			fire(e, j, newest, RUN_TRIG_MISFIRE, NULL, now);
+		at = newest;
+	} else {
+		at = missed[n - 1];
+	}
+	free(missed);
+	j->last_fire = at;
+	arm(e, j, at > now ? at : now);
+}
+
+static void retry_due(struct engine *e, struct eshard *xs, int64_t now)
+{
+	struct erun *r = xs->run;
+	struct eexec **m = calloc(e->nexecs ? e->nexecs : 1, sizeof(*m));
+	size_t n = m ? match_execs(e, r->spec, m) : 0;
+	struct eexec *x = n ? route_pick(e, r->job, m, n, r->rec.shards[xs->index].executor) : NULL;
+
+	free(m);
+	if (x == NULL) {
+		finish_shard(e, r, xs->index, RUN_FAILED, no_executor_msg(r->spec), now, false);
+		return;
+	}
+	dispatch(e, r, xs->index, x, now);
+	persist(e, r);
+}
+
+/* ------------------------------------------------------------------ */
+/* public API */
+
+int engine_new(const struct engine_options *opt, struct engine **out)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return CLOVER_ENOMEM;
+	if (opt)
+		e->opt = *opt;
+	if (e->opt.misfire_cap <= 0)
+		e->opt.misfire_cap = 100;
+	if (e->opt.serial_queue_max <= 0)
+		e->opt.serial_queue_max = 16;
+	e->next_id = e->opt.first_run_id > 0 ? e->opt.first_run_id : 1;
+	e->rng = e->opt.seed ? e->opt.seed : 0x2545F4914F6CDD1Dull;
+	heap_init(&e->timers);
+	hmap_init(&e->jobs);
+	*out = e;
+	return 0;
+}
+
+void engine_free(struct engine *e)
+{
+	const char *k;
+	void *v;
+
+	if (e == NULL)
+		return;
+	engine_actions_clear(e);
+	for (size_t i = 0; i < e->runs.cap; i++) {
+		struct erun *r = e->runs.slots[i];
+
+		if (r) {
+			for (int s = 0; s < r->rec.nshards; s++)
+				heap_remove(&e->timers, &r->xs[s].retry.node);
+			run_free(r);
+		}
+	}
+	free(e->runs.slots);
+	for (size_t i = 0; hmap_next(&e->jobs, &i, &k, &v);)
+		job_free(e, v);
+	hmap_free(&e->jobs);
+	while (e->orphans) {
+		struct ejob *j = e->orphans;
+
+		e->orphans = j->next_orphan;
+		job_free(e, j);
+	}
+	heap_free(&e->timers);
+	for (size_t i = 0; i < e->nexecs; i++) {
+		for (size_t l = 0; l < e->execs[i]->nlabels; l++)
+			free(e->execs[i]->labels[l]);
+		free(e->execs[i]->labels);
+		free(e->execs[i]->id);
+		free(e->execs[i]);
+	}
+	free(e->execs);
+	free(e->acts);
+	free(e->strs);
+	free(e);
+}
+
+void engine_actions_clear(struct engine *e)
+{
+	for (size_t i = 0; i < e->nacts; i++) {
+		if (e->acts[i].kind == ENGINE_ACT_RUN)
+			((struct erun *)(void *)e->acts[i].run)->persist_pending = false;
+	}
+	e->nacts = 0;
+	for (size_t i = 0; i < e->nstrs; i++)
+		free(e->strs[i]);
+	e->nstrs = 0;
+	while (e->dead) {
+		struct erun *r = e->dead;
+
+		e->dead = r->next;
+		run_free(r);
+	}
+}
+
+const struct engine_action *engine_actions(struct engine *e, size_t *n)
+{
+	*n = e->nacts;
+	return e->acts;
+}
+
+int engine_job_put(struct engine *e, struct job_spec *spec, int64_t since, int64_t now)
+{
+	struct ejob *j = hmap_get(&e->jobs, spec->name);
+
+	(void)now;
+	if (j == NULL) {
+		j = calloc(1, sizeof(*j));
+		if (j == NULL) {
+			job_spec_unref(spec);
+			return CLOVER_ENOMEM;
+		}
+		heap_node_init(&j->fire.node);
+		j->fire.kind = TIMER_FIRE;
+		j->spec = spec;
+		if (hmap_put(&e->jobs, spec->name, j)) {
+			free(j);
+			job_spec_unref(spec);
+			return CLOVER_ENOMEM;
+		}
+		j->last_fire = since;
+		e->stats.jobs++;
+	} else {
+		/* The map's key lives in the spec: re-put it with the new one. */
+		struct job_spec *old = j->spec;
+
+		j->spec = spec;
+		hmap_put(&e->jobs, spec->name, j);
+		job_spec_unref(old);
+		if (since < j->last_fire)
+			since = j->last_fire;
+	}
+	arm(e, j, since);
+	return 0;
+}
+
+int engine_job_remove(struct engine *e, const char *name, int64_t now)
+{
+	struct ejob *j = hmap_get(&e->jobs, name);
+
+	if (j == NULL)
+		return CLOVER_ENOENT;
+	hmap_del(&e->jobs, name);
+	e->stats.jobs--;
+	heap_remove(&e->timers, &j->fire.node);
+	j->removed = true;
+	for (struct erun *r = j->active; r;) {
+		struct erun *next = r->next;
+
+		if (r->queued)
+			kill_run(e, r, "job deleted", now);
+		r = next;
+	}
+	if (j->active == NULL) {
+		job_free(e, j);
+	} else {
+		j->next_orphan = e->orphans;
+		e->orphans = j;
+	}
+	return 0;
+}
+
+int engine_tick(struct engine *e, int64_t now)
+{
+	struct heap_node *n;
+
+	while ((n = heap_min(&e->timers)) != NULL && n->deadline <= now) {
+		struct timer *t = container_of(n, struct timer, node);
+
+		heap_remove(&e->timers, n);
+		if (t->kind == TIMER_FIRE)
+			fire_due(e, container_of(t, struct ejob, fire), now);
+		else
+			retry_due(e, container_of(t, struct eshard, retry), now);
+	}
+	return 0;
+}
+
+int64_t engine_next_wake(const struct engine *e)
+{
+	struct heap_node *n = heap_min(&e->timers);
+
+	return n ? n->deadline : INT64_MAX;
+}
+
+int engine_job_next_fire(const struct engine *e, const char *name, int64_t *at)
+{
+	struct ejob *j = hmap_get(&e->jobs, name);
+
+	if (j == NULL || !heap_node_active(&j->fire.node))
+		return CLOVER_ENOENT;
+	*at = j->fire.node.deadline;
+	return 0;
+}
+
+int engine_trigger(struct engine *e, const char *name, const char *params, int64_t now,
+		   int64_t *run_id)
+{
+	struct ejob *j = hmap_get(&e->jobs, name);
+	int64_t id;
+
+	if (j == NULL)
+		return CLOVER_ENOENT;
+	id = fire(e, j, now, RUN_TRIG_MANUAL, params, now);
+	if (id == 0)
+		return CLOVER_ENOMEM;
+	if (run_id)
+		*run_id = id;
+	return 0;
+}
+
+int engine_kill(struct engine *e, int64_t run_id, int64_t now)
+{
+	struct erun *r = runmap_get(&e->runs, run_id);
+
+	if (r == NULL)
+		return CLOVER_ENOENT;
+	if (r->killing)
+		return 0;
+	kill_run(e, r, "killed on request", now);
+	return 0;
+}
+
+/* The run and shard an executor reports on, or NULL for stale or unknown ones. */
+static struct erun *reported(struct engine *e, int64_t run_id, int shard, int attempt)
+{
+	struct erun *r = runmap_get(&e->runs, run_id);
+
+	if (r == NULL || shard < 0 || shard >= r->rec.nshards)
+		return NULL;
+	if (r->rec.shards[shard].attempt != attempt || run_state_final(r->rec.shards[shard].state) ||
+	    heap_node_active(&r->xs[shard].retry.node))
+		return NULL;
+	return r;
+}
+
+int engine_shard_started(struct engine *e, int64_t run_id, int shard, int attempt, int64_t at)
+{
+	struct erun *r = reported(e, run_id, shard, attempt);
+	struct shard_rec *sh;
+
+	if (r == NULL)
+		return CLOVER_ENOENT;
+	sh = &r->rec.shards[shard];
+	sh->state = RUN_RUNNING;
+	sh->started_at = at;
+	if (r->rec.state == RUN_PENDING) {
+		r->rec.state = RUN_RUNNING;
+		r->rec.started_at = at;
+	}
+	persist(e, r);
+	return 0;
+}
+
+int engine_shard_progress(struct engine *e, int64_t run_id, int shard, int attempt, double progress,
+			  const char *message)
+{
+	struct erun *r = reported(e, run_id, shard, attempt);
+	struct shard_rec *sh;
+
+	if (r == NULL)
+		return CLOVER_ENOENT;
+	sh = &r->rec.shards[shard];
+	sh->progress = progress < 0 ? -1 : progress > 1 ? 1 : progress;
+	if (message)
+		set_str(&sh->message, strdup(message));
+	persist(e, r);
+	return 0;
+}
+
+int engine_shard_finished(struct engine *e, int64_t run_id, int shard, int attempt,
+			  enum run_state state, int exit_code, const char *message, int64_t at)
+{
+	struct erun *r = reported(e, run_id, shard, attempt);
+	char *msg = NULL;
+
+	if (r == NULL)
+		return CLOVER_ENOENT;
+	if (!run_state_final(state) || state == RUN_SKIPPED)
+		return CLOVER_EINVAL;
+	if (message && (msg = strdup(message)) == NULL)
+		return CLOVER_ENOMEM;
+	r->rec.shards[shard].exit_code = exit_code;
+	if (state == RUN_SUCCEEDED)
+		r->rec.shards[shard].progress = 1;
+	finish_shard(e, r, shard, state, msg, at, true);
+	return 0;
+}
+
+int engine_recover_run(struct engine *e, const struct run_rec *rec, int64_t now)
+{
+	struct ejob *j = hmap_get(&e->jobs, rec->job);
+	struct erun *r;
+
+	if (run_state_final(rec->state))
+		return CLOVER_EINVAL;
+	if (j == NULL)
+		return CLOVER_ENOENT;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return CLOVER_ENOMEM;
+	if (run_rec_copy(&r->rec, rec) ||
+	    (r->xs = calloc((size_t)(rec->nshards ? rec->nshards : 1), sizeof(*r->xs))) == NULL ||
+	    runmap_put(&e->runs, r)) {
+		run_rec_clear(&r->rec);
+		free(r->xs);
+		free(r);
+		return CLOVER_ENOMEM;
+	}
+	if (rec->id >= e->next_id)
+		e->next_id = rec->id + 1;
+	r->job = j;
+	r->spec = job_spec_ref(j->spec);
+	for (int i = 0; i < r->rec.nshards; i++) {
+		heap_node_init(&r->xs[i].retry.node);
+		r->xs[i].retry.kind = TIMER_RETRY;
+		r->xs[i].run = r;
+		r->xs[i].index = i;
+		r->open += !run_state_final(r->rec.shards[i].state);
+	}
+	active_link(j, r);
+	j->nrunning++;
+	persist(e, r);
+	if (r->open == 0) {
+		finish_run(e, r, now);
+		return 0;
+	}
+	event(e, ENGINE_EV_WARN, rec->job,
+	      fmt("run %lld was left unfinished by a previous process; its unfinished shards are "
+		  "lost",
+		  (long long)rec->id));
+	for (int i = 0; i < r->rec.nshards && r->open > 0; i++) {
+		struct shard_rec *sh = &r->rec.shards[i];
+
+		if (run_state_final(sh->state))
+			continue;
+		if (sh->attempt == 0)
+			sh->attempt = 1; /* never dispatched: count it as the lost first attempt */
+		finish_shard(e, r, i, RUN_LOST, strdup("the scheduler stopped while it ran"), now,
+			     false);
+	}
+	return 0;
+}
+
+static int exec_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct eexec *const *)a)->id, (*(struct eexec *const *)b)->id);
+}
+
+int engine_executor_join(struct engine *e, const char *id, const char *const *labels,
+			 size_t nlabels, int capacity)
+{
+	struct eexec *x = exec_find(e, id), **v;
+
+	if (x)
+		return CLOVER_EEXIST;
+	x = calloc(1, sizeof(*x));
+	v = realloc(e->execs, (e->nexecs + 1) * sizeof(*v));
+	if (x == NULL || v == NULL)
+		goto nomem;
+	e->execs = v;
+	x->id = strdup(id);
+	x->labels = calloc(nlabels ? nlabels : 1, sizeof(*x->labels));
+	if (x->id == NULL || x->labels == NULL)
+		goto nomem;
+	for (size_t i = 0; i < nlabels; i++) {
+		if ((x->labels[i] = strdup(labels[i])) == NULL)
+			goto nomem;
+		x->nlabels++;
+	}
+	x->capacity = capacity;
+	e->execs[e->nexecs++] = x;
+	qsort(e->execs, e->nexecs, sizeof(*e->execs), exec_cmp);
+	return 0;
+nomem:
+	if (x) {
+		for (size_t i = 0; i < x->nlabels; i++)
+			free(x->labels[i]);
+		free(x->labels);
+		free(x->id);
+		free(x);
+	}
+	return CLOVER_ENOMEM;
+}
+
+int engine_executor_leave(struct engine *e, const char *id, int64_t now)
+{
+	struct eexec *x = NULL;
+	size_t at = 0;
+
+	for (; at < e->nexecs; at++) {
+		if (strcmp(e->execs[at]->id, id) == 0) {
+			x = e->execs[at];
+			break;
+		}
+	}
+	if (x == NULL)
+		return CLOVER_ENOENT;
+	memmove(&e->execs[at], &e->execs[at + 1], (e->nexecs - at - 1) * sizeof(*e->execs));
+	e->nexecs--;
+	/* Its attempts: failover re-dispatches them now; without failover they are lost. */
+	for (size_t i = 0; i < e->runs.cap; i++) {
+		struct erun *r = e->runs.slots[i];
+
+		for (int s = 0; r && s < r->rec.nshards; s++) {
+			struct shard_rec *sh = &r->rec.shards[s];
+
+			if (run_state_final(sh->state) || heap_node_active(&r->xs[s].retry.node) ||
+			    sh->executor == NULL || strcmp(sh->executor, id) != 0 || r->killing)
+				continue;
+			if (r->spec->failover) {
+				struct eexec **m = calloc(e->nexecs ? e->nexecs : 1, sizeof(*m));
+				size_t n = m ? match_execs(e, r->spec, m) : 0;
+
+				if (n) {
+					event(e, ENGINE_EV_WARN, r->rec.job,
+					      fmt("run %lld shard %d fails over from lost executor %s",
+						  (long long)r->rec.id, s, id));
+					dispatch(e, r, s, route_pick(e, r->job, m, n, NULL), now);
+					persist(e, r);
+					free(m);
+					continue;
+				}
+				free(m);
+			}
+			finish_shard(e, r, s, RUN_LOST, fmt("executor %s was lost", id), now, false);
+		}
+	}
+	for (size_t l = 0; l < x->nlabels; l++)
+		free(x->labels[l]);
+	free(x->labels);
+	free(x->id);
+	free(x);
+	return 0;
+}
+
+void engine_stats(const struct engine *e, struct engine_stats *out)
+{
+	*out = e->stats;
+	out->active_runs = e->runs.n;
+}
