@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Server configuration. Every key can be set in the INI file (section
+ * [server]), by a CLOVER_<KEY> environment variable and by a --<key> flag
+ * (underscores become dashes); a flag beats the environment, which beats the
+ * file, which beats the default. docs/configuration.md lists the keys.
+ */
+#ifndef CLOVER_DAEMON_CONFIG_H
+#define CLOVER_DAEMON_CONFIG_H
+
+#include "base/error.h"
+#include "base/log.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_FILE_MAX (64 * 1024)
+
+struct config {
+	char data[4096];
+	char listen[256];
+	char config_file[4096];
+	enum log_level log_level;
+	char trace[256];
+	int workers;
+	int64_t retention_ms;
+	int64_t drain_grace_ms;
+	int64_t kill_grace_ms;
+	int http_threads;
+};
+
+/* Fills `c` with the defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Applies one key=value (from any source) to `c`. `source` names where it
+ * came from for the error message ("clover.ini:12", "CLOVER_WORKERS").
+ */
+int config_set(struct config *c, const char *key, const char *value, const char *source,
+	       struct error_info *e);
+
+/* Parses INI text of at most CONFIG_FILE_MAX bytes, applying [server] keys. */
+int config_parse_ini(struct config *c, const char *text, size_t len, const char *name,
+		     struct error_info *e);
+
+/* Reads and applies an INI file. */
+int config_load_file(struct config *c, const char *path, struct error_info *e);
+
+/* Applies every CLOVER_<KEY> variable of the environment. */
+int config_load_env(struct config *c, struct error_info *e);
+
+/* The list of keys, for --help: "data", "listen", ... NULL-terminated. */
+extern const char *const config_keys[];
+
+#endif

@@ -1,0 +1,786 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `clover server`: the standalone scheduler process. It wires the adapters to
+ * the engine:
+ *
+ *   store (SQLite) <- run snapshots, events      engine (this thread only)
+ *   built-in executor -> started/progress/finished -> inbox -> engine
+ *   HTTP API threads  -> job changes, trigger, kill -> inbox -> engine
+ *
+ * The engine lives on the main thread, which sleeps in poll() until the next
+ * timer, a message in the inbox (an eventfd), or a signal (a signalfd). Other
+ * threads never touch the engine: they post messages. SIGTERM/SIGINT drain
+ * (stop firing, let running shards finish within drain_grace, then kill and
+ * record them); SIGHUP re-reads the configuration's reloadable keys.
+ */
+#include "api/api.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "core/engine.h"
+#include "cron/tz.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "exec/exec.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOCAL_EXECUTOR "local"
+#define PRUNE_EVERY_MS (3600 * 1000LL)
+#define PRUNE_BATCH 5000
+
+enum msg_kind {
+	MSG_STARTED,
+	MSG_PROGRESS,
+	MSG_FINISHED,
+	MSG_JOB_PUT,
+	MSG_JOB_DEL,
+	MSG_TRIGGER,
+	MSG_KILL,
+};
+
+/* A synchronous request from an HTTP thread, answered by the engine thread. */
+struct reply {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int rc;
+	int64_t run_id;
+};
+
+struct msg {
+	struct msg *next;
+	enum msg_kind kind;
+	int64_t run_id;
+	int shard, attempt;
+	int64_t at;
+	enum run_state state;
+	int exit_code;
+	double progress;
+	char *text; /* message, job name or params */
+	char *name;
+	struct job_spec *spec;
+	struct reply *reply;
+};
+
+struct server {
+	struct config cfg;
+	struct store *store;
+	struct engine *engine;
+	struct exec_pool *pool;
+	struct api *api;
+	int evfd, sigfd;
+	pthread_mutex_t mu; /* guards inbox */
+	struct msg *inbox;  /* newest first */
+	bool draining;
+	int64_t next_prune;
+};
+
+/* ------------------------------------------------------------------ */
+/* inbox: any thread -> engine thread */
+
+static void post(struct server *s, struct msg *m)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->mu);
+	m->next = s->inbox;
+	s->inbox = m;
+	pthread_mutex_unlock(&s->mu);
+	(void)!write(s->evfd, &one, sizeof(one));
+}
+
+static struct msg *take_all(struct server *s)
+{
+	struct msg *list, *fifo = NULL;
+	uint64_t n;
+
+	(void)!read(s->evfd, &n, sizeof(n));
+	pthread_mutex_lock(&s->mu);
+	list = s->inbox;
+	s->inbox = NULL;
+	pthread_mutex_unlock(&s->mu);
+	while (list) {
+		struct msg *next = list->next;
+
+		list->next = fifo;
+		fifo = list;
+		list = next;
+	}
+	return fifo;
+}
+
+static void msg_free(struct msg *m)
+{
+	free(m->text);
+	free(m->name);
+	job_spec_unref(m->spec);
+	free(m);
+}
+
+static void reply_wait(struct reply *r)
+{
+	pthread_mutex_lock(&r->mu);
+	while (!r->done)
+		pthread_cond_wait(&r->cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void reply_send(struct reply *r, int rc, int64_t run_id)
+{
+	pthread_mutex_lock(&r->mu);
+	r->rc = rc;
+	r->run_id = run_id;
+	r->done = true;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* ------------------------------------------------------------------ */
+/* executor and API callbacks (other threads) */
+
+static void on_exec_event(void *ctx, const struct exec_event *ev)
+{
+	struct server *s = ctx;
+	struct msg *m;
+
+	if (ev->kind == EXEC_EV_LOG) {
+		store_submit_log(s->store, ev->run_id, ev->shard, ev->attempt, ev->data, ev->len);
+		return;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		log_at(LOG_ERROR, "exec", "out of memory: run=%lld shard=%d event lost",
+		       (long long)ev->run_id, ev->shard);
+		return;
+	}
+	m->kind = ev->kind == EXEC_EV_STARTED	 ? MSG_STARTED
+		  : ev->kind == EXEC_EV_PROGRESS ? MSG_PROGRESS
+						 : MSG_FINISHED;
+	m->run_id = ev->run_id;
+	m->shard = ev->shard;
+	m->attempt = ev->attempt;
+	m->at = ev->at;
+	m->state = ev->state;
+	m->exit_code = ev->exit_code;
+	m->progress = ev->progress;
+	m->text = ev->message ? strdup(ev->message) : NULL;
+	post(s, m);
+}
+
+static void hook_job_changed(void *ctx, const char *name, struct job_spec *spec)
+{
+	struct server *s = ctx;
+	struct msg *m = calloc(1, sizeof(*m));
+
+	if (m == NULL || (m->name = strdup(name)) == NULL) {
+		free(m);
+		log_at(LOG_ERROR, "api", "out of memory: change of job=%s not applied until restart",
+		       name);
+		return;
+	}
+	m->kind = spec ? MSG_JOB_PUT : MSG_JOB_DEL;
+	m->spec = spec ? job_spec_ref(spec) : NULL;
+	post(s, m);
+}
+
+static int request(struct server *s, enum msg_kind kind, const char *name, const char *params,
+		   int64_t run_id, int64_t *out_id)
+{
+	struct reply r = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	struct msg *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return CLOVER_ENOMEM;
+	m->kind = kind;
+	m->run_id = run_id;
+	m->reply = &r;
+	if ((name && (m->name = strdup(name)) == NULL) ||
+	    (params && (m->text = strdup(params)) == NULL)) {
+		msg_free(m);
+		return CLOVER_ENOMEM;
+	}
+	post(s, m);
+	reply_wait(&r);
+	if (out_id)
+		*out_id = r.run_id;
+	pthread_mutex_destroy(&r.mu);
+	pthread_cond_destroy(&r.cv);
+	return r.rc;
+}
+
+static int hook_trigger(void *ctx, const char *job, const char *params, int64_t *run_id,
+			struct error_info *e)
+{
+	int rc = request(ctx, MSG_TRIGGER, job, params, 0, run_id);
+
+	if (rc == CLOVER_ENOENT)
+		return error_set(e, rc, "name", "no job '%s'", job);
+	if (rc == CLOVER_ESTATE)
+		return error_set(e, rc, NULL, "the server is shutting down");
+	if (rc)
+		return error_set(e, rc, NULL, "%s", clover_strerror(rc));
+	return 0;
+}
+
+static int hook_kill(void *ctx, int64_t run_id, struct error_info *e)
+{
+	int rc = request(ctx, MSG_KILL, NULL, NULL, run_id, NULL);
+
+	if (rc == CLOVER_ENOENT)
+		return error_set(e, rc, NULL, "run %lld is not active", (long long)run_id);
+	if (rc)
+		return error_set(e, rc, NULL, "%s", clover_strerror(rc));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the engine thread */
+
+static enum store_level store_level_of(enum engine_event_level l)
+{
+	return l == ENGINE_EV_ERROR ? STORE_LEVEL_ERROR
+	       : l == ENGINE_EV_WARN ? STORE_LEVEL_WARN
+				     : STORE_LEVEL_INFO;
+}
+
+/* A dispatch the executor refused; reported to the engine after the batch. */
+struct refused {
+	int64_t run_id;
+	int shard, attempt;
+};
+
+static void carry_out(struct server *s)
+{
+	size_t n, nref = 0;
+	const struct engine_action *a = engine_actions(s->engine, &n);
+	struct refused *ref = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (a[i].kind) {
+		case ENGINE_ACT_RUN:
+			if (store_submit_run(s->store, a[i].run))
+				log_at(LOG_ERROR, "store", "out of memory: job=%s run=%lld not saved",
+				       a[i].run->job, (long long)a[i].run->id);
+			log_at(LOG_TRACE, "engine", "job=%s run=%lld state=%s", a[i].run->job,
+			       (long long)a[i].run->id, run_state_name(a[i].run->state));
+			break;
+		case ENGINE_ACT_DISPATCH: {
+			struct exec_request req = {
+				.run_id = a[i].run_id,
+				.shard = a[i].shard,
+				.shard_count = a[i].shard_count,
+				.attempt = a[i].attempt,
+				.scheduled_at = a[i].scheduled_at,
+				.spec = a[i].spec,
+				.shard_param = a[i].shard_param,
+				.params = a[i].params,
+			};
+
+			log_at(LOG_DEBUG, "engine", "job=%s run=%lld shard=%d attempt=%d dispatch",
+			       a[i].spec->name, (long long)a[i].run_id, a[i].shard, a[i].attempt);
+			if (exec_submit(s->pool, &req)) {
+				struct refused *r2 = realloc(ref, (nref + 1) * sizeof(*ref));
+
+				if (r2) {
+					ref = r2;
+					ref[nref++] = (struct refused){a[i].run_id, a[i].shard,
+								       a[i].attempt};
+				}
+			}
+			break;
+		}
+		case ENGINE_ACT_KILL:
+			log_at(LOG_INFO, "engine", "run=%lld shard=%d attempt=%d kill%s",
+			       (long long)a[i].run_id, a[i].shard, a[i].attempt,
+			       a[i].timed_out ? " (timeout)" : "");
+			exec_kill(s->pool, a[i].run_id, a[i].shard, a[i].attempt, a[i].timed_out);
+			break;
+		case ENGINE_ACT_EVENT: {
+			struct store_event ev = {
+				.at = time_wall_ms(),
+				.level = store_level_of(a[i].level),
+				.source = "engine",
+				.node = LOCAL_EXECUTOR,
+				.job = (char *)a[i].job,
+				.message = (char *)a[i].message,
+			};
+
+			log_at(a[i].level == ENGINE_EV_INFO ? LOG_INFO : LOG_WARN, "engine",
+			       "job=%s %s", a[i].job ? a[i].job : "-", a[i].message);
+			store_event_add(s->store, &ev);
+			break;
+		}
+		}
+	}
+	engine_actions_clear(s->engine);
+	for (size_t i = 0; i < nref; i++)
+		engine_shard_finished(s->engine, ref[i].run_id, ref[i].shard, ref[i].attempt,
+				      RUN_FAILED, -1, "the executor's queue is full", time_wall_ms());
+	free(ref);
+	if (nref)
+		carry_out(s);
+}
+
+static void handle(struct server *s, struct msg *m)
+{
+	int64_t now = time_wall_ms();
+	int64_t id = 0;
+	int rc;
+
+	switch (m->kind) {
+	case MSG_STARTED:
+		engine_shard_started(s->engine, m->run_id, m->shard, m->attempt, m->at);
+		break;
+	case MSG_PROGRESS:
+		engine_shard_progress(s->engine, m->run_id, m->shard, m->attempt, m->progress,
+				      m->text);
+		break;
+	case MSG_FINISHED:
+		log_at(m->state == RUN_SUCCEEDED ? LOG_DEBUG : LOG_INFO, "engine",
+		       "run=%lld shard=%d attempt=%d %s%s%s", (long long)m->run_id, m->shard,
+		       m->attempt, run_state_name(m->state), m->text ? ": " : "",
+		       m->text ? m->text : "");
+		engine_shard_finished(s->engine, m->run_id, m->shard, m->attempt, m->state,
+				      m->exit_code, m->text, m->at);
+		break;
+	case MSG_JOB_PUT:
+		log_at(LOG_INFO, "engine", "job=%s applied", m->name);
+		engine_job_put(s->engine, m->spec, now, now);
+		m->spec = NULL; /* the engine took the reference */
+		break;
+	case MSG_JOB_DEL:
+		log_at(LOG_INFO, "engine", "job=%s deleted", m->name);
+		engine_job_remove(s->engine, m->name, now);
+		break;
+	case MSG_TRIGGER:
+		rc = s->draining ? CLOVER_ESTATE
+				 : engine_trigger(s->engine, m->name, m->text, now, &id);
+		if (rc == 0)
+			log_at(LOG_INFO, "engine", "job=%s run=%lld triggered by hand", m->name,
+			       (long long)id);
+		reply_send(m->reply, rc, id);
+		break;
+	case MSG_KILL:
+		rc = engine_kill(s->engine, m->run_id, now);
+		reply_send(m->reply, rc, 0);
+		break;
+	}
+	msg_free(m);
+}
+
+static void process_inbox(struct server *s)
+{
+	for (struct msg *m = take_all(s), *next; m; m = next) {
+		next = m->next;
+		handle(s, m);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* start-up */
+
+struct loader {
+	struct server *s;
+	int64_t now;
+	size_t loaded, bad;
+};
+
+static int load_job(void *ctx, const struct store_job *j, int64_t last_fire)
+{
+	struct loader *l = ctx;
+	struct job_spec *spec;
+	struct error_info e;
+	int64_t since;
+
+	if (job_spec_parse(j->spec, strlen(j->spec), &spec, &e)) {
+		/* A spec that validated once but not now (e.g. a zone removed from tzdata). */
+		log_at(LOG_ERROR, "engine", "job=%s not scheduled: %s: %s", j->name, e.field,
+		       e.message);
+		l->bad++;
+		return 0;
+	}
+	since = last_fire > j->updated_at ? last_fire : j->updated_at;
+	if (engine_job_put(l->s->engine, spec, since, l->now))
+		return CLOVER_ENOMEM;
+	l->loaded++;
+	return 0;
+}
+
+static int recover_run(void *ctx, const struct run_rec *r)
+{
+	struct loader *l = ctx;
+	int rc = engine_recover_run(l->s->engine, r, l->now);
+
+	if (rc == CLOVER_ENOENT) {
+		/* Its job is gone: nothing can retry it. Record it as lost. */
+		struct run_rec lost;
+
+		if (run_rec_copy(&lost, r))
+			return CLOVER_ENOMEM;
+		lost.state = RUN_LOST;
+		lost.finished_at = l->now;
+		for (int i = 0; i < lost.nshards; i++) {
+			if (!run_state_final(lost.shards[i].state))
+				lost.shards[i].state = RUN_LOST;
+		}
+		store_submit_run(l->s->store, &lost);
+		run_rec_clear(&lost);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int make_dirs(const char *path)
+{
+	char tmp[4096];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0700) && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int start(struct server *s, struct error_info *e)
+{
+	char path[4200];
+	int64_t maxid = 0, t0 = time_mono_ms();
+	struct loader l = {.s = s, .now = time_wall_ms()};
+	struct engine_options eo = {0};
+	struct store_options so = {0};
+	struct exec_options xo = {0};
+	struct api_options ao = {0};
+	const char *local[] = {"clover.local=true"};
+	int rc;
+
+	if (make_dirs(s->cfg.data))
+		return error_set(e, error_from_errno(errno), "data", "cannot create %s: %s",
+				 s->cfg.data, strerror(errno));
+	snprintf(path, sizeof(path), "%s/clover.db", s->cfg.data);
+	so.path = path;
+	if ((rc = store_open(&so, &s->store, e)))
+		return rc;
+	if ((rc = auth_bootstrap(s->store, s->cfg.data, e)))
+		return rc;
+	if ((rc = store_run_max_id(s->store, &maxid)))
+		return error_set(e, rc, NULL, "cannot read the store: %s", clover_strerror(rc));
+	eo.first_run_id = maxid + 1;
+	eo.seed = (uint64_t)time_mono_ns();
+	if ((rc = engine_new(&eo, &s->engine)))
+		return error_set(e, rc, NULL, "out of memory");
+	xo.workers = s->cfg.workers;
+	xo.kill_grace_ms = s->cfg.kill_grace_ms;
+	xo.on_event = on_exec_event;
+	xo.ctx = s;
+	if ((rc = exec_pool_new(&xo, &s->pool)))
+		return error_set(e, rc, NULL, "cannot start the executor: %s", clover_strerror(rc));
+	engine_executor_join(s->engine, LOCAL_EXECUTOR, local, 1, s->cfg.workers);
+
+	if ((rc = store_job_load_all(s->store, load_job, &l)))
+		return error_set(e, rc, NULL, "cannot load jobs: %s", clover_strerror(rc));
+	if ((rc = store_run_unfinished(s->store, recover_run, &l)))
+		return error_set(e, rc, NULL, "cannot recover runs: %s", clover_strerror(rc));
+	log_at(LOG_INFO, "main", "loaded %zu jobs in %lld ms%s", l.loaded,
+	       (long long)(time_mono_ms() - t0), l.bad ? " (some could not be scheduled)" : "");
+	carry_out(s);
+
+	ao.listen = s->cfg.listen;
+	ao.store = s->store;
+	ao.mode = "standalone";
+	ao.threads = s->cfg.http_threads;
+	ao.hooks.ctx = s;
+	ao.hooks.job_changed = hook_job_changed;
+	ao.hooks.trigger = hook_trigger;
+	ao.hooks.kill = hook_kill;
+	if ((rc = api_start(&ao, &s->api, e)))
+		return rc;
+	return 0;
+}
+
+static void print_banner(const struct server *s)
+{
+	char host[300];
+	const char *colon = strrchr(s->cfg.listen, ':');
+	size_t hl = colon ? (size_t)(colon - s->cfg.listen) : 0;
+
+	snprintf(host, sizeof(host), "%.*s", (int)hl, s->cfg.listen);
+	if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "127.0.0.1");
+	printf("clover %s (standalone) is running\n"
+	       "  API:         http://%s:%d/api/v1/\n"
+	       "  data:        %s\n"
+	       "  admin token: %s/admin.token\n"
+	       "  try:         clover job apply -f examples/hello.json   (Ctrl-C stops the server)\n",
+	       CLOVER_VERSION, host, api_port(s->api), s->cfg.data, s->cfg.data);
+	fflush(stdout);
+}
+
+static void reload(struct server *s)
+{
+	struct config c;
+	struct error_info e;
+
+	config_defaults(&c);
+	if ((s->cfg.config_file[0] && config_load_file(&c, s->cfg.config_file, &e)) ||
+	    config_load_env(&c, &e)) {
+		log_at(LOG_ERROR, "main", "reload failed, keeping the old configuration: %s",
+		       e.message);
+		return;
+	}
+	/* Reloadable keys; the others need a restart. */
+	s->cfg.log_level = c.log_level;
+	snprintf(s->cfg.trace, sizeof(s->cfg.trace), "%s", c.trace);
+	s->cfg.retention_ms = c.retention_ms;
+	s->cfg.drain_grace_ms = c.drain_grace_ms;
+	log_set_level(s->cfg.log_level);
+	log_set_trace(s->cfg.trace);
+	log_at(LOG_INFO, "main", "configuration reloaded");
+	store_event_add(s->store, &(struct store_event){.at = time_wall_ms(),
+							 .level = STORE_LEVEL_INFO,
+							 .source = "main",
+							 .node = LOCAL_EXECUTOR,
+							 .message = "configuration reloaded"});
+}
+
+static void prune(struct server *s, int64_t now)
+{
+	int64_t deleted = 0;
+
+	s->next_prune = now + PRUNE_EVERY_MS;
+	if (s->cfg.retention_ms <= 0)
+		return;
+	if (store_prune(s->store, now - s->cfg.retention_ms, PRUNE_BATCH, &deleted) == 0 && deleted)
+		log_at(LOG_INFO, "store", "pruned %lld runs and events older than the retention",
+		       (long long)deleted);
+}
+
+/*
+ * The main loop. Returns when a signal asked to stop and the drain is over.
+ */
+static void loop(struct server *s)
+{
+	int64_t drain_deadline = 0;
+
+	for (;;) {
+		int64_t now = time_wall_ms();
+		int64_t wake = s->draining ? now + 100 : engine_next_wake(s->engine);
+		int timeout;
+		struct pollfd fds[2] = {{s->evfd, POLLIN, 0}, {s->sigfd, POLLIN, 0}};
+
+		if (wake > s->next_prune)
+			wake = s->next_prune;
+		timeout = wake <= now ? 0 : wake - now > 1000 ? 1000 : (int)(wake - now);
+		if (poll(fds, 2, timeout) < 0 && errno != EINTR)
+			log_at(LOG_ERROR, "main", "poll: %s", strerror(errno));
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					reload(s);
+				} else if (!s->draining) {
+					log_at(LOG_INFO, "main",
+					       "stopping: no new fires; %d shard(s) running, waiting "
+					       "up to %llds",
+					       exec_busy(s->pool),
+					       (long long)(s->cfg.drain_grace_ms / 1000));
+					s->draining = true;
+					drain_deadline = time_mono_ms() + s->cfg.drain_grace_ms;
+				} else {
+					log_at(LOG_WARN, "main", "second signal: stopping now");
+					drain_deadline = 0;
+				}
+			}
+		}
+		process_inbox(s);
+		now = time_wall_ms();
+		if (!s->draining)
+			engine_tick(s->engine, now);
+		if (now >= s->next_prune)
+			prune(s, now);
+		carry_out(s);
+		if (s->draining && (exec_busy(s->pool) == 0 || time_mono_ms() >= drain_deadline))
+			return;
+	}
+}
+
+static void stop(struct server *s)
+{
+	api_stop(s->api);
+	s->api = NULL;
+	if (s->pool) {
+		/* Kills what still runs; its reports arrive through the inbox. */
+		exec_pool_free(s->pool);
+		s->pool = NULL;
+		if (s->engine) {
+			process_inbox(s);
+			carry_out(s);
+		}
+	}
+	/* Anything posted after the last pass (a late HTTP request) is dropped. */
+	for (struct msg *m = take_all(s), *next; m; m = next) {
+		next = m->next;
+		if (m->reply)
+			reply_send(m->reply, CLOVER_ESTATE, 0);
+		msg_free(m);
+	}
+	engine_free(s->engine);
+	s->engine = NULL;
+	if (s->store) {
+		store_flush(s->store);
+		store_close(s->store);
+		s->store = NULL;
+	}
+	if (s->evfd >= 0)
+		close(s->evfd);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	tz_cleanup();
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: clover server [options]\n\n"
+		   "Runs the scheduler with its built-in executor and HTTP API.\n\n"
+		   "options (each also CLOVER_<KEY> in the environment and <key> in [server] of "
+		   "the config file):\n"
+		   "  --data DIR           data directory (default ~/.local/share/clover)\n"
+		   "  --listen ADDR        API address (default 127.0.0.1:8080)\n"
+		   "  --config FILE        INI configuration file\n"
+		   "  --log-level LEVEL    trace, debug, info, warn, error, off (default info)\n"
+		   "  --trace LIST         subsystems to trace: engine,store,exec,api or all\n"
+		   "  --workers N          shards the built-in executor runs at once (default 64)\n"
+		   "  --retention DUR      keep finished runs and events this long (default 30d)\n"
+		   "  --drain-grace DUR    on SIGTERM, wait this long for running shards (default 30s)\n"
+		   "  --kill-grace DUR     SIGTERM to SIGKILL delay for a shard (default 5s)\n"
+		   "  --http-threads N     HTTP worker threads (default 4)\n");
+}
+
+/* Parses flags over the file and environment; returns 0, 1 (help shown) or an error. */
+static int parse_args(struct config *c, int argc, char **argv, struct error_info *e)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"listen", required_argument, NULL, 'l'},
+		{"config", required_argument, NULL, 'c'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"trace", required_argument, NULL, 't'},
+		{"workers", required_argument, NULL, 'w'},
+		{"retention", required_argument, NULL, 'r'},
+		{"drain-grace", required_argument, NULL, 'g'},
+		{"kill-grace", required_argument, NULL, 'k'},
+		{"http-threads", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *file = NULL;
+	int ch, rc;
+
+	/* First pass: find --config, so flags can override the file. */
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'c')
+			file = optarg;
+		if (ch == 'h') {
+			usage(stdout);
+			return 1;
+		}
+	}
+	if (file) {
+		snprintf(c->config_file, sizeof(c->config_file), "%s", file);
+		if ((rc = config_load_file(c, file, e)))
+			return rc;
+	}
+	if ((rc = config_load_env(c, e)))
+		return rc;
+	optind = 1;
+	opterr = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char *key = NULL;
+
+		for (const struct option *o = opts; o->name; o++) {
+			if (o->val == ch)
+				key = o->name;
+		}
+		if (ch == '?')
+			return error_set(e, CLOVER_EINVAL, NULL, "see 'clover server --help'");
+		if (ch == 'c' || ch == 'h' || key == NULL)
+			continue;
+		char k[32];
+
+		snprintf(k, sizeof(k), "%s", key);
+		for (char *p = k; *p; p++)
+			*p = *p == '-' ? '_' : *p;
+		if ((rc = config_set(c, k, optarg, "command line", e)))
+			return rc;
+	}
+	if (optind < argc)
+		return error_set(e, CLOVER_EINVAL, NULL, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+int daemon_server_main(int argc, char **argv)
+{
+	struct server s = {.evfd = -1, .sigfd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
+	struct error_info e = {0};
+	sigset_t set;
+	int rc;
+
+	config_defaults(&s.cfg);
+	rc = parse_args(&s.cfg, argc, argv, &e);
+	if (rc == 1)
+		return 0;
+	if (rc) {
+		fprintf(stderr, "clover server: %s\n", e.message);
+		return 2;
+	}
+	log_set_level(s.cfg.log_level);
+	log_set_trace(s.cfg.trace);
+
+	/* Signals are read from a signalfd by the main loop; every thread blocks them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+	s.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s.sigfd < 0 || s.evfd < 0) {
+		fprintf(stderr, "clover server: %s\n", strerror(errno));
+		stop(&s);
+		return 1;
+	}
+	if (start(&s, &e)) {
+		fprintf(stderr, "clover server: %s%s%s\n", e.field[0] ? e.field : "",
+			e.field[0] ? ": " : "", e.message);
+		stop(&s);
+		return 1;
+	}
+	print_banner(&s);
+	s.next_prune = time_wall_ms() + 60 * 1000;
+	loop(&s);
+	log_at(LOG_INFO, "main", "stopped");
+	stop(&s);
+	return 0;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* Server configuration: INI parsing, environment, precedence and errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/time.h"
+#include "daemon/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int parse(struct config *c, const char *text, struct error_info *e)
+{
+	config_defaults(c);
+	return config_parse_ini(c, text, strlen(text), "test.ini", e);
+}
+
+static void ini_sets_every_key(void **state)
+{
+	struct config c;
+	struct error_info e;
+
+	(void)state;
+	assert_int_equal(parse(&c,
+			       "# comment\n; another\n\n[server]\n data = /srv/clover \n"
+			       "listen=0.0.0.0:9090\nlog_level = debug\ntrace = engine,store\n"
+			       "workers = 8\nretention = 7d\ndrain_grace = 1m\nkill_grace=2s\n"
+			       "http_threads = 2\n",
+			       &e),
+			 0);
+	assert_string_equal(c.data, "/srv/clover");
+	assert_string_equal(c.listen, "0.0.0.0:9090");
+	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+	assert_string_equal(c.trace, "engine,store");
+	assert_int_equal(c.workers, 8);
+	assert_int_equal(c.retention_ms, 7 * MS_PER_DAY);
+	assert_int_equal(c.drain_grace_ms, 60000);
+	assert_int_equal(c.kill_grace_ms, 2000);
+	assert_int_equal(c.http_threads, 2);
+}
+
+static void ini_errors_name_the_line_and_key(void **state)
+{
+	struct config c;
+	struct error_info e;
+
+	(void)state;
+	assert_int_equal(parse(&c, "[server]\nworkers = many\n", &e), CLOVER_EINVAL);
+	assert_string_equal(e.field, "workers");
+	assert_non_null(strstr(e.message, "test.ini:2"));
+	assert_non_null(strstr(e.message, "'many'"));
+	assert_int_equal(parse(&c, "[server]\nbogus = 1\n", &e), CLOVER_EINVAL);
+	assert_non_null(strstr(e.message, "unknown setting 'bogus'"));
+	assert_int_equal(parse(&c, "workers = 1\n", &e), CLOVER_EPARSE);
+	assert_non_null(strstr(e.message, "outside a section"));
+	assert_int_equal(parse(&c, "[client]\n", &e), CLOVER_EPARSE);
+	assert_int_equal(parse(&c, "[server]\njust words\n", &e), CLOVER_EPARSE);
+	assert_int_equal(parse(&c, "[server]\nretention = soon\n", &e), CLOVER_EINVAL);
+	assert_non_null(strstr(e.message, "retention"));
+	assert_int_equal(parse(&c, "[server]\ndata = \"/x\n", &e), CLOVER_EPARSE);
+}
+
+static void quoted_values_and_size_cap(void **state)
+{
+	struct config c;
+	struct error_info e;
+	char *big = malloc(CONFIG_FILE_MAX + 2);
+
+	(void)state;
+	assert_int_equal(parse(&c, "[server]\ndata = \"/path with spaces\"\n", &e), 0);
+	assert_string_equal(c.data, "/path with spaces");
+	memset(big, '#', CONFIG_FILE_MAX + 1);
+	big[CONFIG_FILE_MAX + 1] = '\0';
+	config_defaults(&c);
+	assert_int_equal(config_parse_ini(&c, big, CONFIG_FILE_MAX + 1, "big.ini", &e),
+			 CLOVER_ETOOBIG);
+	free(big);
+}
+
+static void environment_overrides_file(void **state)
+{
+	struct config c;
+	struct error_info e;
+
+	(void)state;
+	assert_int_equal(parse(&c, "[server]\nworkers = 8\nlisten = 127.0.0.1:1\n", &e), 0);
+	setenv("CLOVER_WORKERS", "16", 1);
+	assert_int_equal(config_load_env(&c, &e), 0);
+	assert_int_equal(c.workers, 16);
+	assert_string_equal(c.listen, "127.0.0.1:1");
+	setenv("CLOVER_WORKERS", "0", 1);
+	assert_int_equal(config_load_env(&c, &e), CLOVER_EINVAL);
+	assert_non_null(strstr(e.message, "CLOVER_WORKERS"));
+	unsetenv("CLOVER_WORKERS");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ini_sets_every_key),
+		cmocka_unit_test(ini_errors_name_the_line_and_key),
+		cmocka_unit_test(quoted_values_and_size_cap),
+		cmocka_unit_test(environment_overrides_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
