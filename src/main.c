@@ -4,6 +4,7 @@
  * and the API client. This file only dispatches on the first argument.
  */
 #include "clover.h"
+#include "cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,7 @@ static int version_main(int argc, char **argv)
 
 static const struct command commands[] = {
 	{"version", version_main, "print the version"},
+	{"cron", cli_cron_main, "compute and explain cron schedules"},
 };
 
 static void usage(FILE *f)
