@@ -128,5 +128,7 @@ const char *job_concurrency_name(enum job_concurrency c);
 const char *job_misfire_name(enum job_misfire m);
 const char *job_route_name(enum job_route r);
 const char *job_shard_strategy_name(enum job_shard_strategy s);
+/* "shell", "http" or "handler": the member of "run" a kind stands for. */
+const char *job_run_kind_name(enum job_run_kind k);
 
 #endif
