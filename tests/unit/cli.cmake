@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: MIT
+# The command-line client: tables, client plumbing (tokens, URLs, error bodies),
+# argument handling. No server needed.
+clover_test(test-cli-table SOURCES unit/test-cli-table.c LIBS clover_cli LABELS unit)
+clover_test(test-cli-client SOURCES unit/test-cli-client.c LIBS clover_cli LABELS unit)
