@@ -15,16 +15,13 @@ struct command {
 	const char *help;
 };
 
-static int version_main(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	printf("clover %s\n", CLOVER_VERSION);
-	return 0;
-}
-
 static const struct command commands[] = {
-	{"version", version_main, "print the version"},
+	{"version", cli_version_main, "print the client's and the server's versions"},
+	{"job", cli_job_main, "create, list, change and trigger jobs"},
+	{"runs", cli_runs_main, "list runs"},
+	{"run", cli_run_main, "show, follow the log of, or kill a run"},
+	{"user", cli_user_main, "manage users"},
+	{"token", cli_token_main, "manage API tokens"},
 	{"cron", cli_cron_main, "compute and explain cron schedules"},
 };
 
@@ -48,7 +45,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0)
-		return version_main(argc - 1, argv + 1);
+		return cli_version_main(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].main(argc - 1, argv + 1);
