@@ -30,17 +30,61 @@
 
 struct store;
 
+/* What the writer reports after each group commit (see store_options.on_commit). */
+struct store_commit_info {
+	uint64_t seq;     /* every submission numbered <= seq is now written (or dropped) */
+	size_t records;   /* records written, after coalescing */
+	size_t txns;      /* transactions used */
+	int64_t write_ns; /* time spent writing and committing */
+};
+
 struct store_options {
 	const char *path;        /* SQLite file; created with its directory if missing */
 	int batch_max;           /* most records per transaction (default 4096) */
-	int batch_delay_ms;      /* longest wait to fill a batch (default 5) */
+	int batch_delay_ms;      /* longest wait to fill a batch (0: default 5; < 0: no wait) */
 	size_t log_cap_per_shard; /* bytes of log kept per shard attempt (default 1 MiB, tail kept) */
+	/*
+	 * Power-loss window (SQLite). 0: commits are write(2)s and a background
+	 * checkpointer fsyncs every `sync_ms` (default 100 ms; < 0: only when
+	 * SQLite checkpoints on its own). `sync_commit`: fsync every commit instead
+	 * (synchronous=FULL): nothing committed is ever lost, each batch costs an
+	 * fsync. See docs/storage.md "Durability".
+	 */
+	int sync_ms;
+	bool sync_commit;
+	/*
+	 * Optional; called on the writer thread after each group commit, without
+	 * any store lock held (it must not call store_flush()). Submissions
+	 * (runs and logs together) are numbered 1, 2, ... in the order
+	 * store_submit_run()/store_submit_log() took them.
+	 */
+	void (*on_commit)(void *ctx, const struct store_commit_info *ci);
+	void *on_commit_ctx;
 };
 
-/* Opens (creating and migrating as needed) and starts the writer thread. */
+/*
+ * Opens (creating and migrating as needed) and starts the writer thread.
+ * Fails with CLOVER_EIO (cannot create or open the file), CLOVER_ESTORE (the
+ * file is not a clover database, its schema is newer than this binary, or a
+ * migration failed), CLOVER_ENOTSUP (a backend that is not built in, e.g. a
+ * "postgres://" path) or CLOVER_ENOMEM; `e` (may be NULL) says why.
+ */
 int store_open(const struct store_options *opt, struct store **out, struct error_info *e);
-/* Flushes, stops the writer and closes. NULL is a no-op. */
+/* Flushes, stops the writer and closes. NULL is a no-op. Not concurrent with other calls. */
 void store_close(struct store *s);
+
+/* Counters of the write path, for /metrics and benchmarks. */
+struct store_stats {
+	uint64_t submitted;  /* records submitted (run snapshots and log chunks) */
+	uint64_t coalesced;  /* run snapshots replaced by a newer one before being written */
+	uint64_t written;    /* records written */
+	uint64_t duplicates; /* runs dropped by the (job, scheduled_at) rule */
+	uint64_t failed;     /* records dropped because their batch could not be committed */
+	uint64_t txns;       /* write transactions committed by the writer */
+	uint64_t queued;     /* records waiting for the writer now */
+};
+/* Fills *st with a consistent snapshot of the counters. Thread-safe. */
+void store_stats(struct store *s, struct store_stats *st);
 
 /* ---- jobs ---- */
 struct store_job {
@@ -167,7 +211,9 @@ void store_token_clear(struct store_token *t);
 int store_token_put(struct store *s, const struct store_token *t);
 int store_token_find(struct store *s, const char *hash, struct store_token *out); /* CLOVER_ENOENT */
 int store_token_list(struct store *s, const char *user, struct store_token **out, size_t *n); /* user NULL: all */
-int store_token_delete(struct store *s, const char *id);
+int store_token_delete(struct store *s, const char *id); /* CLOVER_ENOENT */
+/* Sets a token's last_used_at to `now`. CLOVER_ENOENT if there is no such token. */
+int store_token_touch(struct store *s, const char *id, int64_t now);
 
 /* ---- metadata and retention ---- */
 int store_meta_get(struct store *s, const char *key, char **val); /* CLOVER_ENOENT */

@@ -1,0 +1,2245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite backend of the store (standalone mode); docs/storage.md describes
+ * the schema and the choices made here.
+ *
+ * Connections. The database runs in WAL mode, so readers never block the
+ * writer nor it them. There are three kinds of connection to the same file:
+ *   - the *writer* connection, used only by the store's writer thread
+ *     (write_batch: run snapshots and logs, one transaction per batch);
+ *   - a small *pool* (at most POOL_MAX, opened on demand) for the synchronous
+ *     calls of other threads: reads, and the rare writes (jobs, users, tokens,
+ *     events, meta, prune). A caller borrows one connection for the duration
+ *     of a call, so a callback of store_job_load_all() may itself call the
+ *     store (it gets another connection);
+ *   - the *checkpointer* connection of a background thread that runs a passive
+ *     WAL checkpoint every `sync_ms`, which fsyncs the WAL: with
+ *     synchronous=NORMAL a commit is only a write(2), so this bounds what a
+ *     power loss can take to about `sync_ms`.
+ * Every write transaction is BEGIN IMMEDIATE, so two writers queue on
+ * busy_timeout instead of failing to upgrade a read lock.
+ *
+ * Statements: each connection prepares a statement of the fixed set below the
+ * first time it needs it and keeps it (SQLITE_PREPARE_PERSISTENT) until it is
+ * closed. Statements whose WHERE depends on a filter are prepared per call.
+ * Every statement is reset as soon as it is used, so no read transaction stays
+ * open by accident and pins the WAL.
+ *
+ * Errors: db_err() is the one place where a SQLite result code becomes a
+ * CLOVER_E* code; it logs SQLite's own message.
+ */
+#include "store/backend.h"
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POOL_MAX 4
+#define POOL_BUSY_MS 5000
+#define WRITER_BUSY_MS 30000
+#define SQL_MAX 2048
+#define LIKE_MAX 1024
+
+/* Values stored in runs.trigger that take part in the (job, scheduled_at) rule. */
+#define FIRE_TRIGGERS "(0, 3)" /* RUN_TRIG_SCHEDULE, RUN_TRIG_MISFIRE */
+_Static_assert(RUN_TRIG_SCHEDULE == 0 && RUN_TRIG_MISFIRE == 3, "stored trigger values");
+_Static_assert(RUN_PENDING == 0 && RUN_RUNNING == 1 && RUN_SUCCEEDED == 2, "stored state values");
+
+/* ---- schema ---- */
+
+/*
+ * Migrations, applied in order; migrations[i] brings the schema to version
+ * i + 1. Never edit one that has shipped: append a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: the initial schema */
+	"CREATE TABLE meta("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE jobs("
+	"  name TEXT PRIMARY KEY,"
+	"  spec TEXT NOT NULL,"
+	"  revision INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  paused INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE runs("
+	"  id INTEGER PRIMARY KEY,"
+	"  job TEXT NOT NULL,"
+	"  scheduled_at INTEGER NOT NULL,"
+	"  trigger INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL DEFAULT 0,"
+	"  finished_at INTEGER NOT NULL DEFAULT 0,"
+	"  params TEXT,"
+	"  reason TEXT"
+	");"
+	/* The guarantee: one run per (job, scheduled instant) among fired runs. */
+	"CREATE UNIQUE INDEX runs_fire ON runs(job, scheduled_at) WHERE trigger IN " FIRE_TRIGGERS ";"
+	"CREATE INDEX runs_job ON runs(job, id);"
+	/* Succeeded runs are the bulk and are listed by id; the index keeps the rest. */
+	"CREATE INDEX runs_state ON runs(state, id) WHERE state <> 2;"
+
+	"CREATE TABLE shards("
+	"  run_id INTEGER NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  attempt INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  executor TEXT,"
+	"  exit_code INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  finished_at INTEGER NOT NULL,"
+	"  progress REAL NOT NULL,"
+	"  message TEXT,"
+	"  PRIMARY KEY(run_id, idx)"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE run_logs("
+	"  run_id INTEGER NOT NULL,"
+	"  shard INTEGER NOT NULL,"
+	"  attempt INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  data BLOB NOT NULL"
+	");"
+	"CREATE UNIQUE INDEX run_logs_key ON run_logs(run_id, shard, attempt, seq);"
+	/* One row per shard attempt with output: bytes kept, bytes dropped, last seq. */
+	"CREATE TABLE run_log_tails("
+	"  run_id INTEGER NOT NULL,"
+	"  shard INTEGER NOT NULL,"
+	"  attempt INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  dropped INTEGER NOT NULL,"
+	"  last_seq INTEGER NOT NULL,"
+	"  PRIMARY KEY(run_id, shard, attempt)"
+	") WITHOUT ROWID;"
+
+	"CREATE TABLE events("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  level INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  node TEXT,"
+	"  job TEXT,"
+	"  run_id INTEGER NOT NULL DEFAULT 0,"
+	"  message TEXT NOT NULL"
+	");"
+	"CREATE INDEX events_at ON events(at);"
+	"CREATE INDEX events_job ON events(job, id) WHERE job IS NOT NULL;"
+	"CREATE INDEX events_source ON events(source, id);"
+
+	"CREATE TABLE contacts("
+	"  name TEXT PRIMARY KEY,"
+	"  email TEXT,"
+	"  webhook TEXT,"
+	"  oncall INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE job_contacts("
+	"  job TEXT NOT NULL REFERENCES jobs(name) ON DELETE CASCADE,"
+	"  contact TEXT NOT NULL REFERENCES contacts(name) ON DELETE CASCADE,"
+	"  PRIMARY KEY(job, contact)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX job_contacts_contact ON job_contacts(contact);"
+
+	"CREATE TABLE users("
+	"  name TEXT PRIMARY KEY,"
+	"  pwhash TEXT NOT NULL,"
+	"  role INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE tokens("
+	"  id TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+	"  name TEXT,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_used_at INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX tokens_user ON tokens(user);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- statements ---- */
+
+#define RUN_COLS "id, job, scheduled_at, trigger, state, created_at, started_at, finished_at, params, reason"
+#define SHARD_COLS "idx, attempt, state, executor, exit_code, started_at, finished_at, progress, message"
+#define JOB_COLS "name, spec, revision, created_at, updated_at, paused"
+#define EVENT_COLS "id, at, level, source, node, job, run_id, message"
+#define TOKEN_COLS "id, user, name, hash, created_at, last_used_at"
+#define LOG_KEY "run_id = ?1 AND shard = ?2 AND attempt = ?3"
+
+enum st_id {
+	ST_BEGIN,
+	ST_BEGIN_READ,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_JOB_REV,
+	ST_JOB_INSERT,
+	ST_JOB_UPDATE,
+	ST_JOB_GET,
+	ST_JOB_DELETE,
+	ST_JOB_COUNT,
+	ST_JOB_LOAD_ALL,
+	ST_RUN_UPSERT,
+	ST_SHARD_UPSERT,
+	ST_RUN_GET,
+	ST_SHARDS_GET,
+	ST_RUN_MAX_ID,
+	ST_RUN_UNFINISHED,
+	ST_LOG_TAIL_ADD,
+	ST_LOG_INSERT,
+	ST_LOG_OLDEST,
+	ST_LOG_DELETE_UPTO,
+	ST_LOG_CUT,
+	ST_LOG_TAIL_TRIM,
+	ST_LOG_SEGMENTS,
+	ST_LOG_SEGMENTS_SHARD,
+	ST_LOG_CHUNKS,
+	ST_LOG_CHUNK_DATA,
+	ST_EVENT_ADD,
+	ST_USER_PUT,
+	ST_USER_GET,
+	ST_USER_DELETE,
+	ST_USER_TOKENS_DELETE,
+	ST_USER_LIST,
+	ST_TOKEN_PUT,
+	ST_TOKEN_FIND,
+	ST_TOKEN_LIST_ALL,
+	ST_TOKEN_LIST_USER,
+	ST_TOKEN_DELETE,
+	ST_TOKEN_TOUCH,
+	ST_META_GET,
+	ST_META_SET,
+	ST_PRUNE_SCAN,
+	ST_PRUNE_RUN,
+	ST_PRUNE_SHARDS,
+	ST_PRUNE_LOGS,
+	ST_PRUNE_LOG_TAILS,
+	ST_PRUNE_EVENTS,
+	ST_COUNT
+};
+
+static const char *const st_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_JOB_REV] = "SELECT revision FROM jobs WHERE name = ?1",
+	[ST_JOB_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, 1, ?3, ?3, ?4)",
+	[ST_JOB_UPDATE] = "UPDATE jobs SET spec = ?2, revision = revision + 1, updated_at = ?3,"
+			  " paused = ?4 WHERE name = ?1 RETURNING revision",
+	[ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE name = ?1",
+	[ST_JOB_DELETE] = "DELETE FROM jobs WHERE name = ?1",
+	[ST_JOB_COUNT] = "SELECT count(*), coalesce(sum(paused), 0) FROM jobs",
+	/* One index seek per job on runs_fire (min/max optimisation). */
+	[ST_JOB_LOAD_ALL] = "SELECT " JOB_COLS ", coalesce((SELECT max(r.scheduled_at) FROM runs r"
+			    " WHERE r.job = jobs.name AND r.trigger IN " FIRE_TRIGGERS "), 0)"
+			    " FROM jobs ORDER BY name",
+	/* job, scheduled_at, trigger and created_at are fixed by the first write. */
+	[ST_RUN_UPSERT] = "INSERT INTO runs(" RUN_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+			  " ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
+			  " started_at = excluded.started_at, finished_at = excluded.finished_at,"
+			  " params = excluded.params, reason = excluded.reason",
+	[ST_SHARD_UPSERT] = "INSERT INTO shards(run_id, " SHARD_COLS ")"
+			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+			    " ON CONFLICT(run_id, idx) DO UPDATE SET attempt = excluded.attempt,"
+			    " state = excluded.state, executor = excluded.executor,"
+			    " exit_code = excluded.exit_code, started_at = excluded.started_at,"
+			    " finished_at = excluded.finished_at, progress = excluded.progress,"
+			    " message = excluded.message",
+	[ST_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
+	[ST_SHARDS_GET] = "SELECT " SHARD_COLS " FROM shards WHERE run_id = ?1 ORDER BY idx",
+	[ST_RUN_MAX_ID] = "SELECT coalesce(max(id), 0) FROM runs",
+	/* "state <> 2" repeats the partial index's WHERE so the planner may use it. */
+	[ST_RUN_UNFINISHED] = "SELECT " RUN_COLS " FROM runs WHERE state IN (0, 1) AND state <> 2"
+			      " ORDER BY id",
+	[ST_LOG_TAIL_ADD] = "INSERT INTO run_log_tails(run_id, shard, attempt, bytes, dropped, last_seq)"
+			    " VALUES(?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT DO UPDATE SET"
+			    " bytes = bytes + excluded.bytes, dropped = dropped + excluded.dropped,"
+			    " last_seq = last_seq + 1 RETURNING bytes, last_seq",
+	[ST_LOG_INSERT] = "INSERT INTO run_logs(run_id, shard, attempt, seq, data) VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_LOG_OLDEST] = "SELECT seq, length(data) FROM run_logs WHERE " LOG_KEY " ORDER BY seq",
+	[ST_LOG_DELETE_UPTO] = "DELETE FROM run_logs WHERE " LOG_KEY " AND seq <= ?4",
+	[ST_LOG_CUT] = "UPDATE run_logs SET data = substr(data, ?5) WHERE " LOG_KEY " AND seq = ?4",
+	[ST_LOG_TAIL_TRIM] = "UPDATE run_log_tails SET bytes = bytes - ?4, dropped = dropped + ?4"
+			     " WHERE " LOG_KEY,
+	[ST_LOG_SEGMENTS] = "SELECT shard, attempt, bytes, dropped FROM run_log_tails WHERE run_id = ?1"
+			    " ORDER BY shard, attempt",
+	[ST_LOG_SEGMENTS_SHARD] = "SELECT shard, attempt, bytes, dropped FROM run_log_tails"
+				  " WHERE run_id = ?1 AND shard = ?2 ORDER BY attempt",
+	[ST_LOG_CHUNKS] = "SELECT seq, length(data) FROM run_logs WHERE " LOG_KEY " ORDER BY seq",
+	[ST_LOG_CHUNK_DATA] = "SELECT data FROM run_logs WHERE " LOG_KEY " AND seq = ?4",
+	[ST_EVENT_ADD] = "INSERT INTO events(" EVENT_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_USER_PUT] = "INSERT INTO users(name, pwhash, role, created_at) VALUES(?1, ?2, ?3, ?4)"
+			" ON CONFLICT(name) DO UPDATE SET pwhash = excluded.pwhash, role = excluded.role",
+	[ST_USER_GET] = "SELECT name, pwhash, role, created_at FROM users WHERE name = ?1",
+	[ST_USER_DELETE] = "DELETE FROM users WHERE name = ?1",
+	[ST_USER_TOKENS_DELETE] = "DELETE FROM tokens WHERE user = ?1",
+	[ST_USER_LIST] = "SELECT name, pwhash, role, created_at FROM users ORDER BY name",
+	[ST_TOKEN_PUT] = "INSERT INTO tokens(" TOKEN_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+			 " ON CONFLICT(id) DO UPDATE SET user = excluded.user, name = excluded.name,"
+			 " hash = excluded.hash, created_at = excluded.created_at,"
+			 " last_used_at = excluded.last_used_at",
+	[ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1",
+	[ST_TOKEN_LIST_ALL] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY created_at, id",
+	[ST_TOKEN_LIST_USER] = "SELECT " TOKEN_COLS " FROM tokens WHERE user = ?1 ORDER BY created_at, id",
+	[ST_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1",
+	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+			" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[ST_PRUNE_SCAN] = "SELECT id, state, created_at, finished_at FROM runs WHERE id > ?1"
+			  " ORDER BY id LIMIT ?2",
+	[ST_PRUNE_RUN] = "DELETE FROM runs WHERE id = ?1",
+	[ST_PRUNE_SHARDS] = "DELETE FROM shards WHERE run_id = ?1",
+	[ST_PRUNE_LOGS] = "DELETE FROM run_logs WHERE run_id = ?1",
+	[ST_PRUNE_LOG_TAILS] = "DELETE FROM run_log_tails WHERE run_id = ?1",
+	[ST_PRUNE_EVENTS] = "DELETE FROM events WHERE id IN"
+			    " (SELECT id FROM events WHERE at < ?1 ORDER BY at LIMIT ?2)",
+};
+
+/* ---- connections ---- */
+
+struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	struct conn *next; /* in the pool's idle list */
+};
+
+struct sq {
+	char *path;
+	size_t log_cap;
+	bool sync_commit;
+	struct conn *writer;
+
+	pthread_mutex_t mu; /* the pool */
+	pthread_cond_t cv;
+	struct conn *idle;
+	int nconn; /* open pool connections, idle or borrowed */
+
+	/* the checkpointer */
+	struct conn *ckpt;
+	int sync_ms;
+	pthread_t ck_thread;
+	bool ck_started;
+	bool ck_stop;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cv;
+};
+
+/*
+ * The one translation of a SQLite result code into a CLOVER_E* code. Logs
+ * SQLite's message with `what` (constraint violations at DEBUG: callers that
+ * expect them log their own line).
+ */
+static int db_err(sqlite3 *db, int rc, const char *what)
+{
+	int level = LOG_ERROR;
+	int code;
+
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		code = CLOVER_ENOMEM;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = CLOVER_EAGAIN;
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL:
+		code = CLOVER_EIO;
+		break;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		code = CLOVER_EPERM;
+		break;
+	case SQLITE_TOOBIG:
+		code = CLOVER_ETOOBIG;
+		break;
+	case SQLITE_CONSTRAINT:
+		level = LOG_DEBUG;
+		switch (rc) {
+		case SQLITE_CONSTRAINT_UNIQUE:
+		case SQLITE_CONSTRAINT_PRIMARYKEY:
+			code = CLOVER_EEXIST;
+			break;
+		case SQLITE_CONSTRAINT_FOREIGNKEY:
+			code = CLOVER_ENOENT;
+			break;
+		case SQLITE_CONSTRAINT_NOTNULL:
+		case SQLITE_CONSTRAINT_CHECK:
+			code = CLOVER_EINVAL;
+			break;
+		default:
+			code = CLOVER_ECONFLICT;
+		}
+		break;
+	default: /* CORRUPT, NOTADB, SCHEMA, MISUSE, ... */
+		code = CLOVER_ESTORE;
+	}
+	log_at(level, "store", "sqlite: %s: %s (%s)", what,
+	       db && sqlite3_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+	       clover_errname(code));
+	return code;
+}
+
+static bool is_constraint(int rc)
+{
+	return (rc & 0xff) == SQLITE_CONSTRAINT;
+}
+
+/* The statement `id` of connection c, prepared on first use; NULL on error (*rc set). */
+static sqlite3_stmt *stmt(struct conn *c, enum st_id id, int *rc)
+{
+	int r;
+
+	if (c->st[id])
+		return c->st[id];
+	r = sqlite3_prepare_v3(c->db, st_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL);
+	if (r != SQLITE_OK) {
+		*rc = db_err(c->db, r, st_sql[id]);
+		return NULL;
+	}
+	return c->st[id];
+}
+
+/* Runs a statement that returns no row (BEGIN, COMMIT, ...). */
+static int run_st(struct conn *c, enum st_id id)
+{
+	sqlite3_stmt *st;
+	int rc = 0, r;
+
+	st = stmt(c, id, &rc);
+	if (st == NULL)
+		return rc;
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return db_err(c->db, r, st_sql[id]);
+	return 0;
+}
+
+static void rollback(struct conn *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		(void)run_st(c, ST_ROLLBACK);
+}
+
+/* Ends a transaction: COMMIT when rc is 0, else ROLLBACK. Returns the outcome. */
+static int finish(struct conn *c, int rc)
+{
+	if (rc == 0)
+		rc = run_st(c, ST_COMMIT);
+	if (rc)
+		rollback(c);
+	return rc;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Steps a statement expected to finish without rows; resets it. */
+static int step_done(struct conn *c, sqlite3_stmt *st, const char *what)
+{
+	int r = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return db_err(c->db, r, what);
+	return 0;
+}
+
+/* *out = a copy of text column i, NULL when the column is NULL. */
+static int col_dup(sqlite3_stmt *st, int i, char **out)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	*out = NULL;
+	if (t == NULL)
+		return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : CLOVER_ENOMEM;
+	*out = strdup((const char *)t);
+	return *out ? 0 : CLOVER_ENOMEM;
+}
+
+/* Makes room for one more element in a growing result array. */
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	p = realloc(*arr, ncap * elem);
+	if (p == NULL)
+		return CLOVER_ENOMEM;
+	memset((char *)p + *cap * elem, 0, (ncap - *cap) * elem);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static int pragma(sqlite3 *db, const char *sql)
+{
+	int r = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	return r == SQLITE_OK ? 0 : db_err(db, r, sql);
+}
+
+static int journal_mode_cb(void *ctx, int ncol, char **vals, char **names)
+{
+	(void)names;
+	if (ncol > 0 && vals[0])
+		snprintf(ctx, 16, "%s", vals[0]);
+	return 0;
+}
+
+enum conn_kind { CONN_POOL, CONN_WRITER, CONN_CKPT };
+
+static void conn_close(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* Opens and configures a connection to q->path; `e` (may be NULL) gets SQLite's reason. */
+static int conn_open(struct sq *q, enum conn_kind kind, struct conn **out, struct error_info *e)
+{
+	char mode[16] = "";
+	char sql[128];
+	struct conn *c;
+	int r, rc;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return CLOVER_ENOMEM;
+	r = sqlite3_open_v2(q->path, &c->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (r != SQLITE_OK) {
+		rc = db_err(c->db, r, q->path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, kind == CONN_WRITER ? WRITER_BUSY_MS : POOL_BUSY_MS);
+	r = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", journal_mode_cb, mode, NULL);
+	if (r != SQLITE_OK) {
+		rc = db_err(c->db, r, q->path);
+		goto fail;
+	}
+	if (strcmp(mode, "wal") != 0) {
+		log_at(LOG_ERROR, "store", "sqlite: %s: cannot use WAL mode (got '%s')", q->path, mode);
+		rc = CLOVER_ESTORE;
+		goto fail;
+	}
+	rc = pragma(c->db, kind == CONN_WRITER && q->sync_commit ? "PRAGMA synchronous=FULL"
+								  : "PRAGMA synchronous=NORMAL");
+	if (rc == 0)
+		rc = pragma(c->db, "PRAGMA foreign_keys=ON");
+	if (rc == 0)
+		rc = pragma(c->db, "PRAGMA temp_store=MEMORY");
+	if (rc == 0)
+		rc = pragma(c->db, "PRAGMA journal_size_limit=67108864");
+	if (rc == 0) {
+		/*
+		 * The checkpointer keeps the WAL short; the writer's automatic
+		 * checkpoint is only a safety net (it would fsync on the writer).
+		 */
+		snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint=%d",
+			 kind == CONN_WRITER && q->sync_ms >= 0 ? 16384 : 1000);
+		rc = pragma(c->db, sql);
+	}
+	if (rc == 0)
+		rc = pragma(c->db, kind == CONN_WRITER ? "PRAGMA cache_size=-65536"
+						       : "PRAGMA cache_size=-16384");
+	if (rc)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	if (rc != CLOVER_ESTORE || strcmp(mode, "wal") == 0 || mode[0] == '\0')
+		error_set(e, rc, "store.path", "%s: %s", q->path,
+			  c->db ? sqlite3_errmsg(c->db) : clover_strerror(rc));
+	else
+		error_set(e, rc, "store.path", "%s: the file system does not support WAL mode",
+			  q->path);
+	conn_close(c);
+	return rc;
+}
+
+/* Borrows a pool connection, opening one if none is idle and fewer than POOL_MAX exist. */
+static int acquire(struct sq *q, struct conn **out)
+{
+	int rc;
+
+	pthread_mutex_lock(&q->mu);
+	while (q->idle == NULL && q->nconn >= POOL_MAX)
+		pthread_cond_wait(&q->cv, &q->mu);
+	if (q->idle) {
+		*out = q->idle;
+		q->idle = (*out)->next;
+		pthread_mutex_unlock(&q->mu);
+		return 0;
+	}
+	q->nconn++;
+	pthread_mutex_unlock(&q->mu);
+	rc = conn_open(q, CONN_POOL, out, NULL);
+	if (rc) {
+		pthread_mutex_lock(&q->mu);
+		q->nconn--;
+		pthread_cond_signal(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+	}
+	return rc;
+}
+
+static void release(struct sq *q, struct conn *c)
+{
+	pthread_mutex_lock(&q->mu);
+	c->next = q->idle;
+	q->idle = c;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* ---- checkpointer ---- */
+
+static void *ckpt_main(void *arg)
+{
+	struct sq *q = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&q->ck_mu);
+	while (!q->ck_stop) {
+		int64_t at = time_mono_ns() + (int64_t)q->sync_ms * 1000000;
+		int r;
+
+		ts.tv_sec = at / 1000000000;
+		ts.tv_nsec = at % 1000000000;
+		while (!q->ck_stop && pthread_cond_timedwait(&q->ck_cv, &q->ck_mu, &ts) == 0)
+			;
+		if (q->ck_stop)
+			break;
+		pthread_mutex_unlock(&q->ck_mu);
+		/* PASSIVE: never waits for readers or the writer; fsyncs the WAL first. */
+		r = sqlite3_wal_checkpoint_v2(q->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (r != SQLITE_OK && (r & 0xff) != SQLITE_BUSY)
+			(void)db_err(q->ckpt->db, r, "wal checkpoint");
+		pthread_mutex_lock(&q->ck_mu);
+	}
+	pthread_mutex_unlock(&q->ck_mu);
+	return NULL;
+}
+
+/* ---- open, migrate, close ---- */
+
+static int mkdirs(const char *path)
+{
+	char dir[4096];
+	size_t n;
+
+	n = (size_t)snprintf(dir, sizeof(dir), "%s", path);
+	if (n >= sizeof(dir))
+		return CLOVER_ETOOBIG;
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return error_from_errno(errno);
+		*p = '/';
+	}
+	return 0;
+}
+
+static int query_int(struct conn *c, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	*v = 0;
+	r = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (r != SQLITE_OK)
+		return db_err(c->db, r, sql);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return db_err(c->db, r, sql);
+	return 0;
+}
+
+/* Brings the schema to SCHEMA_VERSION in one transaction. */
+static int migrate(struct sq *q, struct conn *c, struct error_info *e)
+{
+	int64_t has_version, others, cur = 0;
+	char what[64];
+	int rc, r;
+
+	rc = run_st(c, ST_BEGIN);
+	if (rc)
+		return error_set(e, rc, "store.path", "%s: %s", q->path, sqlite3_errmsg(c->db));
+	rc = query_int(c, "SELECT count(*) FROM sqlite_master WHERE name = 'schema_version'",
+		       &has_version);
+	if (rc == 0)
+		rc = query_int(c, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+			       &others);
+	if (rc) {
+		error_set(e, rc, "store.path", "%s: %s", q->path, sqlite3_errmsg(c->db));
+		goto out;
+	}
+	if (!has_version && others > 0) {
+		rc = error_set(e, CLOVER_ESTORE, "store.path",
+			       "%s: not a clover database (it has tables but no schema_version)",
+			       q->path);
+		goto out;
+	}
+	r = sqlite3_exec(c->db,
+			 "CREATE TABLE IF NOT EXISTS schema_version("
+			 " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+			 NULL, NULL, NULL);
+	if (r != SQLITE_OK) {
+		rc = db_err(c->db, r, "schema_version");
+		error_set(e, rc, "store.path", "%s: %s", q->path, sqlite3_errmsg(c->db));
+		goto out;
+	}
+	rc = query_int(c, "SELECT coalesce(max(version), 0) FROM schema_version", &cur);
+	if (rc) {
+		error_set(e, rc, "store.path", "%s: %s", q->path, sqlite3_errmsg(c->db));
+		goto out;
+	}
+	if (cur > SCHEMA_VERSION) {
+		rc = error_set(e, CLOVER_ESTORE, "store.path",
+			       "%s: database schema version %lld is newer than this clover knows "
+			       "(%d); upgrade clover",
+			       q->path, (long long)cur, SCHEMA_VERSION);
+		goto out;
+	}
+	for (int v = (int)cur + 1; v <= SCHEMA_VERSION; v++) {
+		char sql[128];
+
+		snprintf(what, sizeof(what), "migration %d", v);
+		r = sqlite3_exec(c->db, migrations[v - 1], NULL, NULL, NULL);
+		if (r == SQLITE_OK) {
+			snprintf(sql, sizeof(sql),
+				 "INSERT INTO schema_version(version, applied_at) VALUES(%d, %lld)", v,
+				 (long long)time_wall_ms());
+			r = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		}
+		if (r != SQLITE_OK) {
+			rc = db_err(c->db, r, what);
+			error_set(e, rc, "store.path", "%s: %s failed: %s", q->path, what,
+				  sqlite3_errmsg(c->db));
+			goto out;
+		}
+	}
+	rc = run_st(c, ST_COMMIT);
+	if (rc) {
+		error_set(e, rc, "store.path", "%s: %s", q->path, sqlite3_errmsg(c->db));
+		goto out;
+	}
+	if (cur < SCHEMA_VERSION)
+		log_at(LOG_INFO, "store", "%s: schema migrated from version %lld to %d", q->path,
+		       (long long)cur, SCHEMA_VERSION);
+	return 0;
+out:
+	rollback(c);
+	return rc;
+}
+
+static void sq_close(void *be)
+{
+	struct sq *q = be;
+
+	if (q == NULL)
+		return;
+	if (q->ck_started) {
+		pthread_mutex_lock(&q->ck_mu);
+		q->ck_stop = true;
+		pthread_cond_signal(&q->ck_cv);
+		pthread_mutex_unlock(&q->ck_mu);
+		pthread_join(q->ck_thread, NULL);
+	}
+	conn_close(q->ckpt);
+	conn_close(q->writer);
+	while (q->idle) {
+		struct conn *c = q->idle;
+
+		q->idle = c->next;
+		conn_close(c);
+	}
+	pthread_cond_destroy(&q->ck_cv);
+	pthread_mutex_destroy(&q->ck_mu);
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mu);
+	free(q->path);
+	free(q);
+}
+
+static int sq_open(const struct store_config *cfg, void **be, struct error_info *e)
+{
+	pthread_condattr_t ca;
+	struct conn *c = NULL;
+	struct sq *q;
+	int rc, fd;
+
+	*be = NULL;
+	if (!sqlite3_threadsafe())
+		return error_set(e, CLOVER_ENOTSUP, NULL, "SQLite was built without thread support");
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return error_set(e, CLOVER_ENOMEM, NULL, "out of memory");
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	pthread_mutex_init(&q->ck_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->ck_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	q->log_cap = cfg->log_cap;
+	q->sync_ms = cfg->sync_ms;
+	q->sync_commit = cfg->sync_commit;
+	q->path = strdup(cfg->path);
+	if (q->path == NULL) {
+		rc = error_set(e, CLOVER_ENOMEM, NULL, "out of memory");
+		goto fail;
+	}
+	rc = mkdirs(q->path);
+	if (rc) {
+		error_set(e, rc, "store.path", "%s: cannot create its directory: %s", q->path,
+			  strerror(errno));
+		goto fail;
+	}
+	/* The file holds password hashes: create it private (WAL and SHM inherit its mode). */
+	fd = open(q->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = error_set(e, CLOVER_EIO, "store.path", "%s: %s", q->path, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+
+	rc = conn_open(q, CONN_POOL, &c, e);
+	if (rc)
+		goto fail;
+	q->nconn = 1;
+	rc = migrate(q, c, e);
+	if (rc) {
+		conn_close(c);
+		q->nconn = 0;
+		goto fail;
+	}
+	q->idle = c;
+	rc = conn_open(q, CONN_WRITER, &q->writer, e);
+	if (rc == 0 && q->sync_ms >= 0 && !q->sync_commit)
+		rc = conn_open(q, CONN_CKPT, &q->ckpt, e);
+	if (rc)
+		goto fail;
+	if (q->ckpt) {
+		rc = pthread_create(&q->ck_thread, NULL, ckpt_main, q);
+		if (rc) {
+			rc = error_set(e, CLOVER_ESYS, NULL, "cannot start the checkpointer: %s",
+				       strerror(rc));
+			goto fail;
+		}
+		pthread_setname_np(q->ck_thread, "clover-ckpt");
+		q->ck_started = true;
+	}
+	*be = q;
+	return 0;
+fail:
+	sq_close(q);
+	return rc;
+}
+
+/* ---- writer: run snapshots and logs ---- */
+
+static int write_run(struct conn *c, const struct run_rec *r, struct store_batch_result *res)
+{
+	char when[40];
+	sqlite3_stmt *st;
+	int rc = 0, x;
+
+	st = stmt(c, ST_RUN_UPSERT, &rc);
+	if (st == NULL)
+		return rc;
+	sqlite3_bind_int64(st, 1, r->id);
+	bind_text(st, 2, r->job);
+	sqlite3_bind_int64(st, 3, r->scheduled_at);
+	sqlite3_bind_int(st, 4, (int)r->trigger);
+	sqlite3_bind_int(st, 5, (int)r->state);
+	sqlite3_bind_int64(st, 6, r->created_at);
+	sqlite3_bind_int64(st, 7, r->started_at);
+	sqlite3_bind_int64(st, 8, r->finished_at);
+	bind_text(st, 9, r->params);
+	bind_text(st, 10, r->reason);
+	x = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (x != SQLITE_DONE) {
+		if (!is_constraint(x))
+			return db_err(c->db, x, "write run");
+		rc = db_err(c->db, x, "write run");
+		time_format_rfc3339(r->scheduled_at, when, sizeof(when), true);
+		if (rc == CLOVER_EEXIST) {
+			log_at(LOG_ERROR, "store",
+			       "dropped run job=%s run=%lld scheduled_at=%s (%lld): a run for this job "
+			       "and scheduled instant already exists",
+			       r->job, (long long)r->id, when, (long long)r->scheduled_at);
+			res->duplicates++;
+		} else {
+			log_at(LOG_ERROR, "store", "dropped run job=%s run=%lld scheduled_at=%s: %s",
+			       r->job, (long long)r->id, when, sqlite3_errmsg(c->db));
+			res->rejected++;
+		}
+		return 0;
+	}
+	st = stmt(c, ST_SHARD_UPSERT, &rc);
+	if (st == NULL)
+		return rc;
+	for (int i = 0; i < r->nshards; i++) {
+		const struct shard_rec *sh = &r->shards[i];
+
+		sqlite3_bind_int64(st, 1, r->id);
+		sqlite3_bind_int(st, 2, sh->index);
+		sqlite3_bind_int(st, 3, sh->attempt);
+		sqlite3_bind_int(st, 4, (int)sh->state);
+		bind_text(st, 5, sh->executor);
+		sqlite3_bind_int(st, 6, sh->exit_code);
+		sqlite3_bind_int64(st, 7, sh->started_at);
+		sqlite3_bind_int64(st, 8, sh->finished_at);
+		sqlite3_bind_double(st, 9, sh->progress);
+		bind_text(st, 10, sh->message);
+		x = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (x != SQLITE_DONE && !is_constraint(x))
+			return db_err(c->db, x, "write shard");
+		if (x != SQLITE_DONE) {
+			(void)db_err(c->db, x, "write shard");
+			log_at(LOG_ERROR, "store", "dropped shard job=%s run=%lld shard=%d: %s", r->job,
+			       (long long)r->id, sh->index, sqlite3_errmsg(c->db));
+			res->rejected++;
+		}
+	}
+	res->written++;
+	return 0;
+}
+
+static void bind_log_key(sqlite3_stmt *st, int64_t run_id, int shard, int attempt)
+{
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int(st, 2, shard);
+	sqlite3_bind_int(st, 3, attempt);
+}
+
+/* Drops the oldest `excess` stored bytes of a shard attempt's log. */
+static int trim_log(struct conn *c, const struct store_log_chunk *l, int64_t excess)
+{
+	int64_t removed = 0, upto = 0, cut_seq = 0, cut = 0;
+	sqlite3_stmt *st;
+	int rc = 0, x = SQLITE_DONE;
+
+	st = stmt(c, ST_LOG_OLDEST, &rc);
+	if (st == NULL)
+		return rc;
+	bind_log_key(st, l->run_id, l->shard, l->attempt);
+	while (excess > 0 && (x = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0), len = sqlite3_column_int64(st, 1);
+
+		if (len <= excess) {
+			upto = seq;
+			excess -= len;
+			removed += len;
+		} else {
+			cut_seq = seq;
+			cut = excess;
+			removed += excess;
+			excess = 0;
+		}
+	}
+	if (excess > 0 && x != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return db_err(c->db, x, "log trim");
+	}
+	sqlite3_reset(st);
+	if (upto > 0) {
+		st = stmt(c, ST_LOG_DELETE_UPTO, &rc);
+		if (st == NULL)
+			return rc;
+		bind_log_key(st, l->run_id, l->shard, l->attempt);
+		sqlite3_bind_int64(st, 4, upto);
+		if ((rc = step_done(c, st, "log trim")) != 0)
+			return rc;
+	}
+	if (cut > 0) {
+		st = stmt(c, ST_LOG_CUT, &rc);
+		if (st == NULL)
+			return rc;
+		bind_log_key(st, l->run_id, l->shard, l->attempt);
+		sqlite3_bind_int64(st, 4, cut_seq);
+		sqlite3_bind_int64(st, 5, cut + 1); /* substr() counts from 1 */
+		if ((rc = step_done(c, st, "log trim")) != 0)
+			return rc;
+	}
+	st = stmt(c, ST_LOG_TAIL_TRIM, &rc);
+	if (st == NULL)
+		return rc;
+	bind_log_key(st, l->run_id, l->shard, l->attempt);
+	sqlite3_bind_int64(st, 4, removed);
+	return step_done(c, st, "log trim");
+}
+
+static int write_log(struct sq *q, struct conn *c, const struct store_log_chunk *l,
+		     struct store_batch_result *res)
+{
+	int64_t bytes, seq;
+	sqlite3_stmt *st;
+	int rc = 0, x;
+
+	st = stmt(c, ST_LOG_TAIL_ADD, &rc);
+	if (st == NULL)
+		return rc;
+	bind_log_key(st, l->run_id, l->shard, l->attempt);
+	sqlite3_bind_int64(st, 4, (int64_t)l->len);
+	sqlite3_bind_int64(st, 5, l->dropped);
+	x = sqlite3_step(st);
+	if (x != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return db_err(c->db, x, "write log");
+	}
+	bytes = sqlite3_column_int64(st, 0);
+	seq = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+
+	st = stmt(c, ST_LOG_INSERT, &rc);
+	if (st == NULL)
+		return rc;
+	bind_log_key(st, l->run_id, l->shard, l->attempt);
+	sqlite3_bind_int64(st, 4, seq);
+	sqlite3_bind_blob64(st, 5, l->data, l->len, SQLITE_STATIC);
+	if ((rc = step_done(c, st, "write log")) != 0)
+		return rc;
+	if (bytes > (int64_t)q->log_cap && (rc = trim_log(c, l, bytes - (int64_t)q->log_cap)) != 0)
+		return rc;
+	res->written++;
+	return 0;
+}
+
+static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
+			  struct store_batch_result *res)
+{
+	struct sq *q = be;
+	struct conn *c = q->writer;
+	int rc;
+
+	rc = run_st(c, ST_BEGIN);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (recs[i]->kind == STORE_REC_RUN)
+			rc = write_run(c, &recs[i]->u.run, res);
+		else
+			rc = write_log(q, c, &recs[i]->u.log, res);
+	}
+	return finish(c, rc);
+}
+
+/* ---- jobs ---- */
+
+static int sq_job_put(void *be, const char *name, const char *spec, bool paused, int64_t now,
+		      int64_t expect_revision, int64_t *revision, bool *created)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int64_t cur = 0;
+	int rc, x;
+
+	rc = acquire(q, &c);
+	if (rc)
+		return rc;
+	rc = run_st(c, ST_BEGIN);
+	if (rc)
+		goto out;
+	st = stmt(c, ST_JOB_REV, &rc);
+	if (st == NULL)
+		goto out;
+	bind_text(st, 1, name);
+	x = sqlite3_step(st);
+	if (x == SQLITE_ROW)
+		cur = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (x != SQLITE_ROW && x != SQLITE_DONE) {
+		rc = db_err(c->db, x, "job put");
+		goto out;
+	}
+	if (expect_revision > 0 && cur != expect_revision) {
+		rc = CLOVER_ECONFLICT;
+		goto out;
+	}
+	st = stmt(c, cur ? ST_JOB_UPDATE : ST_JOB_INSERT, &rc);
+	if (st == NULL)
+		goto out;
+	bind_text(st, 1, name);
+	bind_text(st, 2, spec);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int(st, 4, paused ? 1 : 0);
+	x = sqlite3_step(st);
+	*revision = cur ? (x == SQLITE_ROW ? sqlite3_column_int64(st, 0) : cur + 1) : 1;
+	sqlite3_reset(st);
+	if (x != SQLITE_ROW && x != SQLITE_DONE) {
+		rc = db_err(c->db, x, "job put");
+		goto out;
+	}
+	*created = cur == 0;
+out:
+	rc = finish(c, rc);
+	release(q, c);
+	return rc;
+}
+
+static int read_job(sqlite3_stmt *st, struct store_job *j)
+{
+	int rc = col_dup(st, 0, &j->name);
+
+	if (rc == 0)
+		rc = col_dup(st, 1, &j->spec);
+	j->revision = sqlite3_column_int64(st, 2);
+	j->created_at = sqlite3_column_int64(st, 3);
+	j->updated_at = sqlite3_column_int64(st, 4);
+	j->paused = sqlite3_column_int(st, 5) != 0;
+	if (rc)
+		store_job_clear(j);
+	return rc;
+}
+
+static int sq_job_get(void *be, const char *name, struct store_job *out)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_JOB_GET, &rc);
+	if (st) {
+		bind_text(st, 1, name);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			rc = read_job(st, out);
+		else if (x == SQLITE_DONE)
+			rc = CLOVER_ENOENT;
+		else
+			rc = db_err(c->db, x, "job get");
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	return rc;
+}
+
+/* Runs a one-row write; CLOVER_ENOENT when it changed nothing. */
+static int write_one(struct sq *q, enum st_id id, const char *key, bool has_int, int64_t v)
+{
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, id, &rc);
+	if (st) {
+		bind_text(st, 1, key);
+		if (has_int)
+			sqlite3_bind_int64(st, 2, v);
+		rc = step_done(c, st, st_sql[id]);
+		if (rc == 0 && sqlite3_changes(c->db) == 0)
+			rc = CLOVER_ENOENT;
+	}
+	release(q, c);
+	return rc;
+}
+
+static int sq_job_delete(void *be, const char *name)
+{
+	return write_one(be, ST_JOB_DELETE, name, false, 0);
+}
+
+/* Appends a LIKE pattern matching `s` anywhere, with '\' as the escape. */
+static int like_pattern(struct buf *b, const char *s)
+{
+	int rc = buf_append(b, "%", 1);
+
+	for (; rc == 0 && *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			rc = buf_append(b, "\\", 1);
+		if (rc == 0)
+			rc = buf_append(b, s, 1);
+	}
+	return rc ? rc : buf_append(b, "%", 1);
+}
+
+/* Prepares a statement built for one call. */
+static int prepare_once(struct conn *c, const struct buf *sql, sqlite3_stmt **st)
+{
+	int r = sqlite3_prepare_v2(c->db, sql->data, (int)sql->len, st, NULL);
+
+	return r == SQLITE_OK ? 0 : db_err(c->db, r, sql->data);
+}
+
+static int sq_job_list(void *be, const struct store_job_filter *f, struct store_job **out,
+		       size_t *n)
+{
+	struct sq *q = be;
+	struct buf sql, pat;
+	sqlite3_stmt *st = NULL;
+	struct conn *c = NULL;
+	size_t cap = 0;
+	int rc, x = SQLITE_DONE;
+
+	buf_init(&sql, SQL_MAX);
+	buf_init(&pat, LIKE_MAX * 2 + 2);
+	rc = buf_appends(&sql, "SELECT " JOB_COLS " FROM jobs WHERE 1");
+	if (rc == 0 && f->search && f->search[0]) {
+		if (strlen(f->search) > LIKE_MAX) {
+			rc = CLOVER_ETOOBIG;
+			goto out;
+		}
+		rc = like_pattern(&pat, f->search);
+		if (rc == 0)
+			rc = buf_appends(&sql, " AND name LIKE ?1 ESCAPE '\\'");
+	}
+	if (rc == 0 && f->paused >= 0)
+		rc = buf_appends(&sql, " AND paused = ?2");
+	if (rc == 0 && f->after)
+		rc = buf_appends(&sql, " AND name > ?3");
+	if (rc == 0)
+		rc = buf_appends(&sql, " ORDER BY name LIMIT ?4");
+	if (rc)
+		goto out;
+	if ((rc = acquire(q, &c)) != 0)
+		goto out;
+	if ((rc = prepare_once(c, &sql, &st)) != 0)
+		goto out;
+	if (pat.len)
+		sqlite3_bind_text(st, 1, pat.data, (int)pat.len, SQLITE_STATIC);
+	if (f->paused >= 0)
+		sqlite3_bind_int(st, 2, f->paused);
+	if (f->after)
+		bind_text(st, 3, f->after);
+	sqlite3_bind_int(st, 4, f->limit);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
+			break;
+		if ((rc = read_job(st, &(*out)[*n])) != 0)
+			break;
+		(*n)++;
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "job list");
+out:
+	sqlite3_finalize(st);
+	if (c)
+		release(q, c);
+	buf_free(&sql);
+	buf_free(&pat);
+	if (rc) {
+		for (size_t k = 0; k < *n; k++)
+			store_job_clear(&(*out)[k]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_job_count(void *be, int64_t *total, int64_t *paused)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_JOB_COUNT, &rc);
+	if (st) {
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW) {
+			*total = sqlite3_column_int64(st, 0);
+			*paused = sqlite3_column_int64(st, 1);
+		} else {
+			rc = db_err(c->db, x, "job count");
+		}
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	return rc;
+}
+
+static int sq_job_load_all(void *be,
+			   int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
+			   void *ctx)
+{
+	struct sq *q = be;
+	struct store_job j;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_JOB_LOAD_ALL, &rc);
+	if (st == NULL)
+		goto out;
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		/* Borrowed column memory, valid until the next step: no copies. */
+		j.name = (char *)sqlite3_column_text(st, 0);
+		j.spec = (char *)sqlite3_column_text(st, 1);
+		if (j.name == NULL || j.spec == NULL) {
+			rc = CLOVER_ENOMEM;
+			break;
+		}
+		j.revision = sqlite3_column_int64(st, 2);
+		j.created_at = sqlite3_column_int64(st, 3);
+		j.updated_at = sqlite3_column_int64(st, 4);
+		j.paused = sqlite3_column_int(st, 5) != 0;
+		rc = fn(ctx, &j, sqlite3_column_int64(st, 6));
+		if (rc)
+			break;
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "job load");
+	sqlite3_reset(st);
+out:
+	release(q, c);
+	return rc;
+}
+
+/* ---- runs ---- */
+
+static int read_shards(struct conn *c, struct run_rec *r)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0, n = 0;
+	int rc = 0, x;
+
+	st = stmt(c, ST_SHARDS_GET, &rc);
+	if (st == NULL)
+		return rc;
+	sqlite3_bind_int64(st, 1, r->id);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		struct shard_rec *sh;
+
+		if ((rc = grow((void **)&r->shards, &cap, n, sizeof(*r->shards))) != 0)
+			break;
+		sh = &r->shards[n++];
+		r->nshards = (int)n;
+		sh->index = sqlite3_column_int(st, 0);
+		sh->attempt = sqlite3_column_int(st, 1);
+		sh->state = (enum run_state)sqlite3_column_int(st, 2);
+		sh->exit_code = sqlite3_column_int(st, 4);
+		sh->started_at = sqlite3_column_int64(st, 5);
+		sh->finished_at = sqlite3_column_int64(st, 6);
+		sh->progress = sqlite3_column_double(st, 7);
+		if ((rc = col_dup(st, 3, &sh->executor)) != 0 ||
+		    (rc = col_dup(st, 8, &sh->message)) != 0)
+			break;
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "read shards");
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Fills r from a row of RUN_COLS and its shards; on error r holds nothing. */
+static int read_run(struct conn *c, sqlite3_stmt *st, struct run_rec *r)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	r->scheduled_at = sqlite3_column_int64(st, 2);
+	r->trigger = (enum run_trigger)sqlite3_column_int(st, 3);
+	r->state = (enum run_state)sqlite3_column_int(st, 4);
+	r->created_at = sqlite3_column_int64(st, 5);
+	r->started_at = sqlite3_column_int64(st, 6);
+	r->finished_at = sqlite3_column_int64(st, 7);
+	rc = col_dup(st, 1, &r->job);
+	if (rc == 0)
+		rc = col_dup(st, 8, &r->params);
+	if (rc == 0)
+		rc = col_dup(st, 9, &r->reason);
+	if (rc == 0)
+		rc = read_shards(c, r);
+	if (rc)
+		run_rec_clear(r);
+	return rc;
+}
+
+static int sq_run_get(void *be, int64_t id, struct run_rec *out)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	if ((rc = run_st(c, ST_BEGIN_READ)) != 0)
+		goto out;
+	st = stmt(c, ST_RUN_GET, &rc);
+	if (st) {
+		sqlite3_bind_int64(st, 1, id);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			rc = read_run(c, st, out);
+		else if (x == SQLITE_DONE)
+			rc = CLOVER_ENOENT;
+		else
+			rc = db_err(c->db, x, "run get");
+		sqlite3_reset(st);
+	}
+	if (finish(c, 0) != 0 && rc == 0) {
+		run_rec_clear(out);
+		rc = CLOVER_ESTORE;
+	}
+out:
+	release(q, c);
+	return rc;
+}
+
+static int sq_run_list(void *be, const struct store_run_filter *f, struct run_rec **out,
+		       size_t *n)
+{
+	struct sq *q = be;
+	struct buf sql;
+	sqlite3_stmt *st = NULL;
+	struct conn *c = NULL;
+	size_t cap = 0;
+	int rc, x;
+
+	buf_init(&sql, SQL_MAX);
+	rc = buf_appends(&sql, "SELECT " RUN_COLS " FROM runs WHERE 1");
+	if (rc == 0 && f->job)
+		rc = buf_appends(&sql, " AND job = ?1");
+	if (rc == 0 && f->state >= 0)
+		rc = buf_appends(&sql, f->state == RUN_SUCCEEDED ? " AND state = ?2"
+								 : " AND state = ?2 AND state <> 2");
+	if (rc == 0 && f->from)
+		rc = buf_appends(&sql, " AND scheduled_at >= ?3");
+	if (rc == 0 && f->to)
+		rc = buf_appends(&sql, " AND scheduled_at < ?4");
+	if (rc == 0 && f->before_id > 0)
+		rc = buf_appends(&sql, " AND id < ?5");
+	if (rc == 0)
+		rc = buf_appends(&sql, " ORDER BY id DESC LIMIT ?6");
+	if (rc)
+		goto out;
+	if ((rc = acquire(q, &c)) != 0)
+		goto out;
+	if ((rc = run_st(c, ST_BEGIN_READ)) != 0)
+		goto out;
+	if ((rc = prepare_once(c, &sql, &st)) != 0)
+		goto out;
+	bind_text(st, 1, f->job);
+	sqlite3_bind_int(st, 2, f->state);
+	sqlite3_bind_int64(st, 3, f->from);
+	sqlite3_bind_int64(st, 4, f->to);
+	sqlite3_bind_int64(st, 5, f->before_id);
+	sqlite3_bind_int(st, 6, f->limit);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
+			break;
+		if ((rc = read_run(c, st, &(*out)[*n])) != 0)
+			break;
+		(*n)++;
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "run list");
+out:
+	sqlite3_finalize(st);
+	if (c) {
+		rc = finish(c, rc);
+		release(q, c);
+	}
+	buf_free(&sql);
+	if (rc) {
+		for (size_t k = 0; k < *n; k++)
+			run_rec_clear(&(*out)[k]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_run_max_id(void *be, int64_t *id)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_RUN_MAX_ID, &rc);
+	if (st) {
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			*id = sqlite3_column_int64(st, 0);
+		else
+			rc = db_err(c->db, x, "run max id");
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	return rc;
+}
+
+static int sq_run_unfinished(void *be, int (*fn)(void *ctx, const struct run_rec *r), void *ctx)
+{
+	struct sq *q = be;
+	struct run_rec r;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	if ((rc = run_st(c, ST_BEGIN_READ)) != 0)
+		goto out;
+	st = stmt(c, ST_RUN_UNFINISHED, &rc);
+	if (st) {
+		while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+			if ((rc = read_run(c, st, &r)) != 0)
+				break;
+			rc = fn(ctx, &r);
+			run_rec_clear(&r);
+			if (rc)
+				break;
+		}
+		if (rc == 0 && x != SQLITE_DONE)
+			rc = db_err(c->db, x, "unfinished runs");
+		sqlite3_reset(st);
+	}
+	/* A read transaction: COMMIT only ends it, whatever fn returned. */
+	if (finish(c, 0) != 0 && rc == 0)
+		rc = CLOVER_ESTORE;
+out:
+	release(q, c);
+	return rc;
+}
+
+/* ---- logs ---- */
+
+struct segment {
+	int shard, attempt;
+	int64_t bytes, dropped;
+};
+
+/*
+ * Copies stored bytes [from, from + want) of one shard attempt into b.
+ * Chunk lengths come from length(data), which does not load the data.
+ */
+static int read_segment(struct conn *c, int64_t run_id, const struct segment *sg, int64_t from,
+			int64_t want, struct buf *b, int64_t *got)
+{
+	sqlite3_stmt *st, *dst;
+	int64_t pos = 0;
+	int rc = 0, x = SQLITE_DONE;
+
+	*got = 0;
+	st = stmt(c, ST_LOG_CHUNKS, &rc);
+	if (st == NULL)
+		return rc;
+	dst = stmt(c, ST_LOG_CHUNK_DATA, &rc);
+	if (dst == NULL)
+		return rc;
+	bind_log_key(st, run_id, sg->shard, sg->attempt);
+	while (want > 0 && (x = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(st, 0), len = sqlite3_column_int64(st, 1);
+		int64_t skip, take;
+		const char *data;
+
+		if (pos + len <= from) {
+			pos += len;
+			continue;
+		}
+		skip = from > pos ? from - pos : 0;
+		take = len - skip < want ? len - skip : want;
+		bind_log_key(dst, run_id, sg->shard, sg->attempt);
+		sqlite3_bind_int64(dst, 4, seq);
+		x = sqlite3_step(dst);
+		if (x != SQLITE_ROW) {
+			sqlite3_reset(dst);
+			rc = db_err(c->db, x, "log read");
+			break;
+		}
+		data = sqlite3_column_blob(dst, 0);
+		if (sqlite3_column_bytes(dst, 0) < skip + take) {
+			sqlite3_reset(dst);
+			rc = CLOVER_ESTORE;
+			break;
+		}
+		rc = buf_append(b, data + skip, (size_t)take);
+		sqlite3_reset(dst);
+		if (rc)
+			break;
+		*got += take;
+		want -= take;
+		pos += len;
+		from = pos;
+	}
+	if (rc == 0 && want > 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "log read");
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * Offsets count each shard attempt as `dropped + stored` bytes, so that a
+ * reader following a growing log keeps its place when the head is trimmed;
+ * the "[... N bytes dropped ...]" marker is extra and not counted.
+ */
+static int sq_log_read(void *be, int64_t run_id, int shard, int64_t offset, size_t max,
+		       char **out, size_t *len, int64_t *next)
+{
+	struct sq *q = be;
+	struct segment *segs = NULL;
+	size_t nseg = 0, cap = 0;
+	int64_t pos = 0, want = (int64_t)max;
+	struct buf b;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x = SQLITE_DONE;
+
+	buf_init(&b, 0);
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	if ((rc = run_st(c, ST_BEGIN_READ)) != 0)
+		goto out;
+	st = stmt(c, shard >= 0 ? ST_LOG_SEGMENTS_SHARD : ST_LOG_SEGMENTS, &rc);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, run_id);
+	if (shard >= 0)
+		sqlite3_bind_int(st, 2, shard);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = grow((void **)&segs, &cap, nseg, sizeof(*segs))) != 0)
+			break;
+		segs[nseg].shard = sqlite3_column_int(st, 0);
+		segs[nseg].attempt = sqlite3_column_int(st, 1);
+		segs[nseg].bytes = sqlite3_column_int64(st, 2);
+		segs[nseg].dropped = sqlite3_column_int64(st, 3);
+		nseg++;
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "log read");
+	sqlite3_reset(st);
+	b.max = max + (nseg + 1) * 64; /* room for the markers */
+	for (size_t i = 0; rc == 0 && i < nseg && want > 0; i++) {
+		const struct segment *sg = &segs[i];
+		int64_t end = pos + sg->dropped + sg->bytes, rel, got;
+
+		if (offset >= end) {
+			pos = end;
+			continue;
+		}
+		rel = offset > pos ? offset - pos : 0;
+		if (rel < sg->dropped) {
+			rc = buf_printf(&b, STORE_LOG_DROPPED_FMT, (long long)(sg->dropped - rel));
+			rel = sg->dropped;
+		}
+		if (rc == 0)
+			rc = read_segment(c, run_id, sg, rel - sg->dropped, want, &b, &got);
+		if (rc)
+			break;
+		want -= got;
+		offset = pos + rel + got;
+		pos = end;
+	}
+	if (rc == 0 && offset < pos && want > 0)
+		offset = pos; /* trimmed while we read: nothing more to give */
+out:
+	rc = finish(c, rc);
+	release(q, c);
+	free(segs);
+	if (rc) {
+		buf_free(&b);
+		return rc;
+	}
+	*len = b.len;
+	*out = b.data ? buf_steal(&b) : strdup("");
+	if (*out == NULL)
+		return CLOVER_ENOMEM;
+	*next = offset;
+	return 0;
+}
+
+/* ---- events ---- */
+
+static int sq_event_add(void *be, const struct store_event *ev)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_EVENT_ADD, &rc);
+	if (st) {
+		if (ev->id > 0)
+			sqlite3_bind_int64(st, 1, ev->id);
+		else
+			sqlite3_bind_null(st, 1);
+		sqlite3_bind_int64(st, 2, ev->at);
+		sqlite3_bind_int(st, 3, (int)ev->level);
+		bind_text(st, 4, ev->source);
+		bind_text(st, 5, ev->node);
+		bind_text(st, 6, ev->job);
+		sqlite3_bind_int64(st, 7, ev->run_id);
+		bind_text(st, 8, ev->message);
+		rc = step_done(c, st, "event add");
+	}
+	release(q, c);
+	return rc;
+}
+
+static int read_event(sqlite3_stmt *st, struct store_event *ev)
+{
+	int rc;
+
+	ev->id = sqlite3_column_int64(st, 0);
+	ev->at = sqlite3_column_int64(st, 1);
+	ev->level = (enum store_level)sqlite3_column_int(st, 2);
+	ev->run_id = sqlite3_column_int64(st, 6);
+	rc = col_dup(st, 3, &ev->source);
+	if (rc == 0)
+		rc = col_dup(st, 4, &ev->node);
+	if (rc == 0)
+		rc = col_dup(st, 5, &ev->job);
+	if (rc == 0)
+		rc = col_dup(st, 7, &ev->message);
+	if (rc)
+		store_event_clear(ev);
+	return rc;
+}
+
+static int sq_event_list(void *be, const struct store_event_filter *f, struct store_event **out,
+			 size_t *n)
+{
+	struct sq *q = be;
+	struct buf sql, pat;
+	sqlite3_stmt *st = NULL;
+	struct conn *c = NULL;
+	size_t cap = 0;
+	int rc, x;
+
+	buf_init(&sql, SQL_MAX);
+	buf_init(&pat, LIKE_MAX * 2 + 2);
+	rc = buf_appends(&sql, "SELECT " EVENT_COLS " FROM events WHERE 1");
+	if (rc == 0 && f->level > 0)
+		rc = buf_appends(&sql, " AND level >= ?1");
+	if (rc == 0 && f->source)
+		rc = buf_appends(&sql, " AND source = ?2");
+	if (rc == 0 && f->job)
+		rc = buf_appends(&sql, " AND job = ?3");
+	if (rc == 0 && f->search && f->search[0]) {
+		if (strlen(f->search) > LIKE_MAX) {
+			rc = CLOVER_ETOOBIG;
+			goto out;
+		}
+		rc = like_pattern(&pat, f->search);
+		if (rc == 0)
+			rc = buf_appends(&sql, " AND message LIKE ?4 ESCAPE '\\'");
+	}
+	if (rc == 0 && f->before_id > 0)
+		rc = buf_appends(&sql, " AND id < ?5");
+	if (rc == 0)
+		rc = buf_appends(&sql, " ORDER BY id DESC LIMIT ?6");
+	if (rc)
+		goto out;
+	if ((rc = acquire(q, &c)) != 0)
+		goto out;
+	if ((rc = prepare_once(c, &sql, &st)) != 0)
+		goto out;
+	sqlite3_bind_int(st, 1, f->level);
+	bind_text(st, 2, f->source);
+	bind_text(st, 3, f->job);
+	if (pat.len)
+		sqlite3_bind_text(st, 4, pat.data, (int)pat.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, f->before_id);
+	sqlite3_bind_int(st, 6, f->limit);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
+			break;
+		if ((rc = read_event(st, &(*out)[*n])) != 0)
+			break;
+		(*n)++;
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "event list");
+out:
+	sqlite3_finalize(st);
+	if (c)
+		release(q, c);
+	buf_free(&sql);
+	buf_free(&pat);
+	if (rc) {
+		for (size_t k = 0; k < *n; k++)
+			store_event_clear(&(*out)[k]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* ---- users and tokens ---- */
+
+static int sq_user_put(void *be, const struct store_user *u)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_USER_PUT, &rc);
+	if (st) {
+		bind_text(st, 1, u->name);
+		bind_text(st, 2, u->pwhash);
+		sqlite3_bind_int(st, 3, (int)u->role);
+		sqlite3_bind_int64(st, 4, u->created_at);
+		rc = step_done(c, st, "user put");
+	}
+	release(q, c);
+	return rc;
+}
+
+static int read_user(sqlite3_stmt *st, struct store_user *u)
+{
+	int rc = col_dup(st, 0, &u->name);
+
+	if (rc == 0)
+		rc = col_dup(st, 1, &u->pwhash);
+	u->role = (enum store_role)sqlite3_column_int(st, 2);
+	u->created_at = sqlite3_column_int64(st, 3);
+	if (rc)
+		store_user_clear(u);
+	return rc;
+}
+
+static int sq_user_get(void *be, const char *name, struct store_user *out)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_USER_GET, &rc);
+	if (st) {
+		bind_text(st, 1, name);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			rc = read_user(st, out);
+		else if (x == SQLITE_DONE)
+			rc = CLOVER_ENOENT;
+		else
+			rc = db_err(c->db, x, "user get");
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	return rc;
+}
+
+static int sq_user_delete(void *be, const char *name)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	if ((rc = run_st(c, ST_BEGIN)) != 0)
+		goto out;
+	/* Explicit, not only ON DELETE CASCADE: revoking must not depend on a pragma. */
+	st = stmt(c, ST_USER_TOKENS_DELETE, &rc);
+	if (st) {
+		bind_text(st, 1, name);
+		rc = step_done(c, st, "user delete");
+	}
+	if (rc == 0 && (st = stmt(c, ST_USER_DELETE, &rc)) != NULL) {
+		bind_text(st, 1, name);
+		rc = step_done(c, st, "user delete");
+		if (rc == 0 && sqlite3_changes(c->db) == 0)
+			rc = CLOVER_ENOENT;
+	}
+	rc = finish(c, rc);
+out:
+	release(q, c);
+	return rc;
+}
+
+static int sq_user_list(void *be, struct store_user **out, size_t *n)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_USER_LIST, &rc);
+	if (st) {
+		while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+			if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
+				break;
+			if ((rc = read_user(st, &(*out)[*n])) != 0)
+				break;
+			(*n)++;
+		}
+		if (rc == 0 && x != SQLITE_DONE)
+			rc = db_err(c->db, x, "user list");
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	if (rc) {
+		for (size_t k = 0; k < *n; k++)
+			store_user_clear(&(*out)[k]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_token_put(void *be, const struct store_token *t)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_TOKEN_PUT, &rc);
+	if (st) {
+		bind_text(st, 1, t->id);
+		bind_text(st, 2, t->user);
+		bind_text(st, 3, t->name);
+		bind_text(st, 4, t->hash);
+		sqlite3_bind_int64(st, 5, t->created_at);
+		sqlite3_bind_int64(st, 6, t->last_used_at);
+		rc = step_done(c, st, "token put");
+	}
+	release(q, c);
+	return rc;
+}
+
+static int read_token(sqlite3_stmt *st, struct store_token *t)
+{
+	int rc = col_dup(st, 0, &t->id);
+
+	if (rc == 0)
+		rc = col_dup(st, 1, &t->user);
+	if (rc == 0)
+		rc = col_dup(st, 2, &t->name);
+	if (rc == 0)
+		rc = col_dup(st, 3, &t->hash);
+	t->created_at = sqlite3_column_int64(st, 4);
+	t->last_used_at = sqlite3_column_int64(st, 5);
+	if (rc)
+		store_token_clear(t);
+	return rc;
+}
+
+static int sq_token_find(void *be, const char *hash, struct store_token *out)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_TOKEN_FIND, &rc);
+	if (st) {
+		bind_text(st, 1, hash);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			rc = read_token(st, out);
+		else if (x == SQLITE_DONE)
+			rc = CLOVER_ENOENT;
+		else
+			rc = db_err(c->db, x, "token find");
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	return rc;
+}
+
+static int sq_token_list(void *be, const char *user, struct store_token **out, size_t *n)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, user ? ST_TOKEN_LIST_USER : ST_TOKEN_LIST_ALL, &rc);
+	if (st) {
+		if (user)
+			bind_text(st, 1, user);
+		while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+			if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
+				break;
+			if ((rc = read_token(st, &(*out)[*n])) != 0)
+				break;
+			(*n)++;
+		}
+		if (rc == 0 && x != SQLITE_DONE)
+			rc = db_err(c->db, x, "token list");
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	if (rc) {
+		for (size_t k = 0; k < *n; k++)
+			store_token_clear(&(*out)[k]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int sq_token_delete(void *be, const char *id)
+{
+	return write_one(be, ST_TOKEN_DELETE, id, false, 0);
+}
+
+static int sq_token_touch(void *be, const char *id, int64_t now)
+{
+	return write_one(be, ST_TOKEN_TOUCH, id, true, now);
+}
+
+/* ---- meta ---- */
+
+static int sq_meta_get(void *be, const char *key, char **val)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_META_GET, &rc);
+	if (st) {
+		bind_text(st, 1, key);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			rc = col_dup(st, 0, val);
+		else if (x == SQLITE_DONE)
+			rc = CLOVER_ENOENT;
+		else
+			rc = db_err(c->db, x, "meta get");
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	return rc;
+}
+
+static int sq_meta_set(void *be, const char *key, const char *val)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, ST_META_SET, &rc);
+	if (st) {
+		bind_text(st, 1, key);
+		bind_text(st, 2, val);
+		rc = step_done(c, st, "meta set");
+	}
+	release(q, c);
+	return rc;
+}
+
+/* ---- retention ---- */
+
+static int delete_run(struct conn *c, int64_t id)
+{
+	static const enum st_id del[] = {ST_PRUNE_SHARDS, ST_PRUNE_LOGS, ST_PRUNE_LOG_TAILS,
+					 ST_PRUNE_RUN};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == 0; i++) {
+		sqlite3_stmt *st = stmt(c, del[i], &rc);
+
+		if (st == NULL)
+			break;
+		sqlite3_bind_int64(st, 1, id);
+		rc = step_done(c, st, "prune");
+	}
+	return rc;
+}
+
+/*
+ * One transaction: looks at up to `batch` runs after *cursor (in id order,
+ * which is creation order) and deletes the finished ones older than `before`.
+ * *more is false once the scan reached the end or a run created at or after
+ * `before` (all later ones are newer).
+ */
+static int prune_runs_once(struct conn *c, int64_t before, int batch, int64_t *cursor,
+			   int64_t *ids, int64_t *deleted, bool *more)
+{
+	sqlite3_stmt *st;
+	int rc, x, seen = 0, n = 0;
+
+	*more = false;
+	if ((rc = run_st(c, ST_BEGIN)) != 0)
+		return rc;
+	st = stmt(c, ST_PRUNE_SCAN, &rc);
+	if (st == NULL)
+		return finish(c, rc);
+	sqlite3_bind_int64(st, 1, *cursor);
+	sqlite3_bind_int(st, 2, batch);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		enum run_state state = (enum run_state)sqlite3_column_int(st, 1);
+		int64_t created = sqlite3_column_int64(st, 2);
+		int64_t finished = sqlite3_column_int64(st, 3);
+
+		seen++;
+		if (created >= before)
+			break;
+		*cursor = id;
+		if (run_state_final(state) && (finished > 0 ? finished : created) < before)
+			ids[n++] = id;
+	}
+	if (x == SQLITE_ROW)
+		*more = false;
+	else if (x == SQLITE_DONE)
+		*more = seen == batch;
+	else
+		rc = db_err(c->db, x, "prune");
+	sqlite3_reset(st);
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = delete_run(c, ids[i]);
+	rc = finish(c, rc);
+	if (rc == 0)
+		*deleted += n;
+	return rc;
+}
+
+static int sq_prune(void *be, int64_t before, int batch, int64_t *deleted)
+{
+	struct sq *q = be;
+	int64_t cursor = 0, *ids;
+	struct conn *c;
+	bool more = true;
+	int rc;
+
+	ids = malloc((size_t)batch * sizeof(*ids));
+	if (ids == NULL)
+		return CLOVER_ENOMEM;
+	if ((rc = acquire(q, &c)) != 0) {
+		free(ids);
+		return rc;
+	}
+	while (rc == 0 && more)
+		rc = prune_runs_once(c, before, batch, &cursor, ids, deleted, &more);
+	while (rc == 0) {
+		sqlite3_stmt *st;
+		int ch;
+
+		if ((rc = run_st(c, ST_BEGIN)) != 0)
+			break;
+		st = stmt(c, ST_PRUNE_EVENTS, &rc);
+		if (st) {
+			sqlite3_bind_int64(st, 1, before);
+			sqlite3_bind_int(st, 2, batch);
+			rc = step_done(c, st, "prune events");
+		}
+		ch = rc == 0 ? sqlite3_changes(c->db) : 0;
+		if ((rc = finish(c, rc)) != 0)
+			break;
+		*deleted += ch;
+		if (ch < batch)
+			break;
+	}
+	release(q, c);
+	free(ids);
+	if (rc == 0 && *deleted > 0)
+		log_at(LOG_INFO, "store", "pruned %lld runs and events older than %lld",
+		       (long long)*deleted, (long long)before);
+	return rc;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.write_batch = sq_write_batch,
+	.job_put = sq_job_put,
+	.job_get = sq_job_get,
+	.job_delete = sq_job_delete,
+	.job_list = sq_job_list,
+	.job_count = sq_job_count,
+	.job_load_all = sq_job_load_all,
+	.run_get = sq_run_get,
+	.run_list = sq_run_list,
+	.run_max_id = sq_run_max_id,
+	.run_unfinished = sq_run_unfinished,
+	.log_read = sq_log_read,
+	.event_add = sq_event_add,
+	.event_list = sq_event_list,
+	.user_put = sq_user_put,
+	.user_get = sq_user_get,
+	.user_delete = sq_user_delete,
+	.user_list = sq_user_list,
+	.token_put = sq_token_put,
+	.token_find = sq_token_find,
+	.token_list = sq_token_list,
+	.token_delete = sq_token_delete,
+	.token_touch = sq_token_touch,
+	.meta_get = sq_meta_get,
+	.meta_set = sq_meta_set,
+	.prune = sq_prune,
+};

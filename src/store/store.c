@@ -1,0 +1,844 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store front: argument checks and defaults, dispatch to the backend
+ * through `struct store_ops`, and the write path for run snapshots and logs.
+ *
+ * Write path. store_submit_run() and store_submit_log() copy the record into
+ * one allocation and append it to the *pending* list under a mutex; they never
+ * touch the disk. The pending list is a generation: a run id appears in it at
+ * most once, because a newer snapshot of a run that is still pending replaces
+ * the older one in place (coalescing, found through an id -> slot map).
+ * The writer thread waits until the first pending record is `batch_delay_ms`
+ * old (group commit), or `batch_max` records are pending, or someone flushes;
+ * then it swaps the whole generation out and writes it in transactions of at
+ * most `batch_max` records. A transaction that fails (disk full, I/O error) is
+ * retried with back-off and, if it keeps failing, dropped with an ERROR line.
+ *
+ * Sequence numbers: every submission gets the next number; `committed` is the
+ * highest number whose generation is settled. store_flush() waits until
+ * `committed` reaches the number of submissions made before it was called.
+ */
+#include "store/backend.h"
+#include "store/store.h"
+
+#include "base/log.h"
+#include "base/time.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_BATCH_MAX 4096
+#define DEFAULT_BATCH_DELAY_MS 5
+#define DEFAULT_LOG_CAP ((size_t)1 << 20)
+#define DEFAULT_SYNC_MS 100
+#define SHARDS_MAX 65536
+
+/* Back-off between attempts at a failing transaction; then it is dropped. */
+static const int retry_ms[] = {10, 100, 1000, 5000};
+#define ATTEMPTS ((int)(sizeof(retry_ms) / sizeof(retry_ms[0])) + 1)
+
+struct recvec {
+	struct store_rec **v;
+	size_t n, cap;
+};
+
+/* run id -> index in the pending list; entries of older generations are empty. */
+struct idslot {
+	int64_t id;
+	uint32_t idx;
+	uint32_t gen;
+};
+
+struct idmap {
+	struct idslot *slots;
+	size_t cap; /* power of two, or 0 */
+	size_t n;
+	uint32_t gen;
+};
+
+struct store {
+	const struct store_ops *ops;
+	void *be;
+	int batch_max;
+	int batch_delay_ms;
+	size_t log_cap;
+	void (*on_commit)(void *ctx, const struct store_commit_info *ci);
+	void *on_commit_ctx;
+
+	pthread_mutex_t mu;
+	pthread_cond_t wake; /* the writer waits for records, a full batch, a flush or stop */
+	pthread_cond_t done; /* flushers wait for `committed` to move */
+	struct recvec pending;
+	struct idmap map;
+	int64_t first_ns;   /* monotonic time the oldest pending record arrived */
+	uint64_t submitted; /* sequence number of the last submission */
+	uint64_t committed; /* every submission <= this is settled */
+	uint64_t failed_seq; /* last sequence number of a dropped generation */
+	int flushers;
+	bool stop;
+	struct store_stats st;
+
+	pthread_t writer;
+	bool writer_started;
+};
+
+/* ---- id map ---- */
+
+static size_t id_hash(int64_t id, size_t cap)
+{
+	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+static int idmap_find(const struct idmap *m, int64_t id)
+{
+	if (m->cap == 0)
+		return -1;
+	for (size_t i = id_hash(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		const struct idslot *sl = &m->slots[i];
+
+		if (sl->gen != m->gen)
+			return -1;
+		if (sl->id == id)
+			return (int)sl->idx;
+	}
+}
+
+static void idmap_insert(struct idslot *slots, size_t cap, uint32_t gen, int64_t id, uint32_t idx)
+{
+	size_t i = id_hash(id, cap);
+
+	while (slots[i].gen == gen)
+		i = (i + 1) & (cap - 1);
+	slots[i].id = id;
+	slots[i].idx = idx;
+	slots[i].gen = gen;
+}
+
+/* Adds id (not present). CLOVER_ENOMEM leaves the map as it was. */
+static int idmap_put(struct idmap *m, int64_t id, uint32_t idx)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct idslot *slots = calloc(cap, sizeof(*slots));
+
+		if (slots == NULL)
+			return CLOVER_ENOMEM;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].gen == m->gen)
+				idmap_insert(slots, cap, m->gen, m->slots[i].id, m->slots[i].idx);
+		free(m->slots);
+		m->slots = slots;
+		m->cap = cap;
+	}
+	idmap_insert(m->slots, m->cap, m->gen, id, idx);
+	m->n++;
+	return 0;
+}
+
+/* Empties the map in O(1) by starting a new generation. */
+static void idmap_reset(struct idmap *m)
+{
+	m->n = 0;
+	if (++m->gen == 0) {
+		if (m->slots)
+			memset(m->slots, 0, m->cap * sizeof(*m->slots));
+		m->gen = 1;
+	}
+}
+
+/* ---- records ---- */
+
+static size_t str_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static char *put_str(char **p, const char *s)
+{
+	size_t n;
+	char *r;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	r = *p;
+	memcpy(r, s, n);
+	*p += n;
+	return r;
+}
+
+/* Copies a run snapshot into one allocation. NULL when out of memory. */
+static struct store_rec *rec_run_new(const struct run_rec *r)
+{
+	size_t nsh = (size_t)r->nshards;
+	size_t sz = sizeof(struct store_rec) + nsh * sizeof(struct shard_rec);
+	struct store_rec *rec;
+	char *p;
+
+	sz += str_size(r->job) + str_size(r->params) + str_size(r->reason);
+	for (size_t i = 0; i < nsh; i++)
+		sz += str_size(r->shards[i].executor) + str_size(r->shards[i].message);
+	rec = malloc(sz);
+	if (rec == NULL)
+		return NULL;
+	rec->kind = STORE_REC_RUN;
+	rec->u.run = *r;
+	rec->u.run.shards = nsh ? (struct shard_rec *)(rec + 1) : NULL;
+	p = (char *)(rec + 1) + nsh * sizeof(struct shard_rec);
+	for (size_t i = 0; i < nsh; i++) {
+		struct shard_rec *sh = &rec->u.run.shards[i];
+
+		*sh = r->shards[i];
+		sh->executor = put_str(&p, r->shards[i].executor);
+		sh->message = put_str(&p, r->shards[i].message);
+	}
+	rec->u.run.job = put_str(&p, r->job);
+	rec->u.run.params = put_str(&p, r->params);
+	rec->u.run.reason = put_str(&p, r->reason);
+	return rec;
+}
+
+static int vec_push(struct recvec *v, struct store_rec *rec)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 1024;
+		struct store_rec **nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return CLOVER_ENOMEM;
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = rec;
+	return 0;
+}
+
+/*
+ * Appends (or, for a run already pending, substitutes) a record; called with
+ * the mutex held. *old receives a replaced record for the caller to free.
+ */
+static int enqueue(struct store *s, struct store_rec *rec, struct store_rec **old)
+{
+	int idx = -1, rc;
+
+	*old = NULL;
+	if (rec->kind == STORE_REC_RUN)
+		idx = idmap_find(&s->map, rec->u.run.id);
+	if (idx >= 0) {
+		*old = s->pending.v[idx];
+		s->pending.v[idx] = rec;
+		s->st.coalesced++;
+	} else {
+		rc = vec_push(&s->pending, rec);
+		if (rc)
+			return rc;
+		/* Failing to remember the slot only costs coalescing: upserts are in order. */
+		if (rec->kind == STORE_REC_RUN)
+			(void)idmap_put(&s->map, rec->u.run.id, (uint32_t)(s->pending.n - 1));
+		if (s->pending.n == 1)
+			s->first_ns = time_mono_ns();
+	}
+	s->submitted++;
+	s->st.submitted++;
+	if (s->pending.n == 1 || s->pending.n == (size_t)s->batch_max)
+		pthread_cond_signal(&s->wake);
+	return 0;
+}
+
+static int submit(struct store *s, struct store_rec *rec)
+{
+	struct store_rec *old;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = enqueue(s, rec, &old);
+	pthread_mutex_unlock(&s->mu);
+	if (rc)
+		free(rec);
+	free(old);
+	return rc;
+}
+
+/*
+ * Queues a copy of run snapshot `r` for the writer. Returns 0, CLOVER_EINVAL
+ * (no job, id <= 0, a bad shard count) or CLOVER_ENOMEM. Thread-safe; never
+ * waits on the disk.
+ */
+int store_submit_run(struct store *s, const struct run_rec *r)
+{
+	struct store_rec *rec;
+
+	if (r == NULL || r->job == NULL || r->id <= 0 || r->nshards < 0 || r->nshards > SHARDS_MAX ||
+	    (r->nshards > 0 && r->shards == NULL))
+		return CLOVER_EINVAL;
+	rec = rec_run_new(r);
+	if (rec == NULL)
+		return CLOVER_ENOMEM;
+	return submit(s, rec);
+}
+
+/*
+ * Queues a copy of `len` bytes of output of (run_id, shard, attempt). Only the
+ * last log_cap_per_shard bytes of an oversized chunk are kept; the rest count
+ * as dropped. Returns 0, CLOVER_EINVAL or CLOVER_ENOMEM. Thread-safe.
+ */
+int store_submit_log(struct store *s, int64_t run_id, int shard, int attempt, const char *data,
+		     size_t len)
+{
+	struct store_rec *rec;
+	int64_t dropped = 0;
+	char *p;
+
+	if (run_id <= 0 || shard < 0 || attempt < 0 || (data == NULL && len > 0))
+		return CLOVER_EINVAL;
+	if (len == 0)
+		return 0;
+	if (len > s->log_cap) {
+		dropped = (int64_t)(len - s->log_cap);
+		data += len - s->log_cap;
+		len = s->log_cap;
+	}
+	rec = malloc(sizeof(*rec) + len);
+	if (rec == NULL)
+		return CLOVER_ENOMEM;
+	p = (char *)(rec + 1);
+	memcpy(p, data, len);
+	rec->kind = STORE_REC_LOG;
+	rec->u.log.run_id = run_id;
+	rec->u.log.shard = shard;
+	rec->u.log.attempt = attempt;
+	rec->u.log.dropped = dropped;
+	rec->u.log.len = len;
+	rec->u.log.data = p;
+	return submit(s, rec);
+}
+
+/*
+ * Waits until everything submitted before the call is settled. Returns 0, or
+ * CLOVER_ESTORE when records settled during the wait had to be dropped because
+ * the database kept failing (each such loss is logged). Thread-safe.
+ */
+int store_flush(struct store *s)
+{
+	uint64_t target, start;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	target = s->submitted;
+	start = s->committed;
+	if (s->committed < target) {
+		s->flushers++;
+		pthread_cond_signal(&s->wake);
+		while (s->committed < target)
+			pthread_cond_wait(&s->done, &s->mu);
+		s->flushers--;
+		if (s->failed_seq > start)
+			rc = CLOVER_ESTORE;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* Copies the counters. Thread-safe. */
+void store_stats(struct store *s, struct store_stats *st)
+{
+	pthread_mutex_lock(&s->mu);
+	*st = s->st;
+	st->queued = s->pending.n;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- writer thread ---- */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Writes one transaction's worth, retrying; returns 0 or the last error. */
+static int write_chunk(struct store *s, struct store_rec *const *recs, size_t n,
+		       struct store_batch_result *res)
+{
+	int rc = 0;
+
+	for (int a = 0; a < ATTEMPTS; a++) {
+		memset(res, 0, sizeof(*res));
+		rc = s->ops->write_batch(s->be, recs, n, res);
+		if (rc == 0)
+			return 0;
+		if (a + 1 < ATTEMPTS) {
+			log_at(LOG_WARN, "store", "writing a batch of %zu records failed (%s); retry in %d ms",
+			       n, clover_strerror(rc), retry_ms[a]);
+			sleep_ms(retry_ms[a]);
+		}
+	}
+	log_at(LOG_ERROR, "store", "dropped a batch of %zu run records and logs after %d attempts: %s",
+	       n, ATTEMPTS, clover_strerror(rc));
+	return rc;
+}
+
+static void wait_for_batch(struct store *s)
+{
+	struct timespec ts;
+	int64_t deadline;
+
+	while (s->pending.n == 0 && !s->stop)
+		pthread_cond_wait(&s->wake, &s->mu);
+	if (s->batch_delay_ms <= 0)
+		return;
+	deadline = s->first_ns + (int64_t)s->batch_delay_ms * 1000000;
+	while (s->pending.n > 0 && s->pending.n < (size_t)s->batch_max && !s->stop &&
+	       s->flushers == 0 && time_mono_ns() < deadline) {
+		ts.tv_sec = deadline / 1000000000;
+		ts.tv_nsec = deadline % 1000000000;
+		pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct recvec work = {0};
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct store_commit_info ci = {0};
+		struct recvec tmp;
+		size_t written = 0, dups = 0, failed = 0, txns = 0;
+		int64_t t0;
+		int rc;
+
+		wait_for_batch(s);
+		if (s->pending.n == 0 && s->stop)
+			break;
+		tmp = s->pending;
+		s->pending = work;
+		work = tmp;
+		idmap_reset(&s->map);
+		ci.seq = s->submitted;
+		pthread_mutex_unlock(&s->mu);
+
+		t0 = time_mono_ns();
+		for (size_t i = 0; i < work.n; i += (size_t)s->batch_max) {
+			struct store_batch_result res;
+			size_t m = work.n - i;
+
+			if (m > (size_t)s->batch_max)
+				m = (size_t)s->batch_max;
+			rc = write_chunk(s, work.v + i, m, &res);
+			if (rc) {
+				failed += m;
+				continue;
+			}
+			txns++;
+			written += res.written;
+			dups += res.duplicates;
+			failed += res.rejected;
+		}
+		ci.write_ns = time_mono_ns() - t0;
+		ci.records = written;
+		ci.txns = txns;
+		for (size_t i = 0; i < work.n; i++)
+			free(work.v[i]);
+		work.n = 0;
+		if (s->on_commit)
+			s->on_commit(s->on_commit_ctx, &ci);
+
+		pthread_mutex_lock(&s->mu);
+		s->committed = ci.seq;
+		if (failed)
+			s->failed_seq = ci.seq;
+		s->st.written += written;
+		s->st.duplicates += dups;
+		s->st.failed += failed;
+		s->st.txns += txns;
+		pthread_cond_broadcast(&s->done);
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(work.v);
+	return NULL;
+}
+
+/* ---- open and close ---- */
+
+static const struct store_ops *pick_backend(const char *path)
+{
+	if (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0)
+		return NULL;
+	return &store_sqlite_ops;
+}
+
+/*
+ * Opens the store described by `opt`, creating and migrating the database as
+ * needed, and starts the writer thread. On success *out owns the store (free
+ * with store_close()); on failure nothing is left open and `e` says why.
+ */
+int store_open(const struct store_options *opt, struct store **out, struct error_info *e)
+{
+	struct store_config cfg;
+	pthread_condattr_t ca;
+	struct store *s;
+	int rc;
+
+	*out = NULL;
+	if (opt == NULL || opt->path == NULL || opt->path[0] == '\0')
+		return error_set(e, CLOVER_EINVAL, "store.path", "a database path is required");
+	if (opt->batch_max < 0)
+		return error_set(e, CLOVER_EINVAL, "store.batch_max", "must not be negative");
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return error_set(e, CLOVER_ENOMEM, NULL, "out of memory");
+	s->ops = pick_backend(opt->path);
+	if (s->ops == NULL) {
+		free(s);
+		return error_set(e, CLOVER_ENOTSUP, "store.path",
+				 "the PostgreSQL backend is not built into this clover");
+	}
+	s->batch_max = opt->batch_max ? opt->batch_max : DEFAULT_BATCH_MAX;
+	s->batch_delay_ms = opt->batch_delay_ms == 0 ? DEFAULT_BATCH_DELAY_MS : opt->batch_delay_ms;
+	s->log_cap = opt->log_cap_per_shard ? opt->log_cap_per_shard : DEFAULT_LOG_CAP;
+	s->on_commit = opt->on_commit;
+	s->on_commit_ctx = opt->on_commit_ctx;
+	s->map.gen = 1;
+
+	cfg.path = opt->path;
+	cfg.log_cap = s->log_cap;
+	cfg.sync_ms = opt->sync_ms == 0 ? DEFAULT_SYNC_MS : opt->sync_ms;
+	cfg.sync_commit = opt->sync_commit;
+	rc = s->ops->open(&cfg, &s->be, e);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&s->done, NULL);
+	rc = pthread_create(&s->writer, NULL, writer_main, s);
+	if (rc) {
+		s->ops->close(s->be);
+		pthread_cond_destroy(&s->wake);
+		pthread_cond_destroy(&s->done);
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return error_set(e, CLOVER_ESYS, NULL, "cannot start the store writer: %s", strerror(rc));
+	}
+	pthread_setname_np(s->writer, "clover-store");
+	s->writer_started = true;
+	*out = s;
+	return 0;
+}
+
+/* Writes what is queued, stops the writer, closes the backend, frees `s`. */
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+	if (s->writer_started)
+		pthread_join(s->writer, NULL);
+	s->ops->close(s->be);
+	free(s->pending.v);
+	free(s->map.slots);
+	pthread_cond_destroy(&s->wake);
+	pthread_cond_destroy(&s->done);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+/* ---- synchronous calls: checks, defaults, dispatch ---- */
+
+static int clamp_limit(int limit, int def, int max)
+{
+	if (limit <= 0)
+		return def;
+	return limit > max ? max : limit;
+}
+
+void store_job_clear(struct store_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->name);
+	free(j->spec);
+	memset(j, 0, sizeof(*j));
+}
+
+int store_job_put(struct store *s, const char *name, const char *spec, bool paused, int64_t now,
+		  int64_t expect_revision, int64_t *revision, bool *created)
+{
+	int64_t rev = 0;
+	bool cr = false;
+	int rc;
+
+	if (name == NULL || name[0] == '\0' || spec == NULL)
+		return CLOVER_EINVAL;
+	rc = s->ops->job_put(s->be, name, spec, paused, now, expect_revision, &rev, &cr);
+	if (rc == 0) {
+		if (revision)
+			*revision = rev;
+		if (created)
+			*created = cr;
+	}
+	return rc;
+}
+
+int store_job_get(struct store *s, const char *name, struct store_job *out)
+{
+	if (name == NULL || out == NULL)
+		return CLOVER_EINVAL;
+	memset(out, 0, sizeof(*out));
+	return s->ops->job_get(s->be, name, out);
+}
+
+int store_job_delete(struct store *s, const char *name)
+{
+	if (name == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->job_delete(s->be, name);
+}
+
+int store_job_list(struct store *s, const struct store_job_filter *f, struct store_job **out,
+		   size_t *n)
+{
+	struct store_job_filter ff = {.paused = -1};
+
+	*out = NULL;
+	*n = 0;
+	if (f)
+		ff = *f;
+	ff.limit = clamp_limit(ff.limit, 100, 1000);
+	if (ff.paused < -1 || ff.paused > 1)
+		return CLOVER_EINVAL;
+	return s->ops->job_list(s->be, &ff, out, n);
+}
+
+int store_job_count(struct store *s, int64_t *total, int64_t *paused)
+{
+	int64_t t = 0, p = 0;
+	int rc = s->ops->job_count(s->be, &t, &p);
+
+	if (rc == 0) {
+		if (total)
+			*total = t;
+		if (paused)
+			*paused = p;
+	}
+	return rc;
+}
+
+int store_job_load_all(struct store *s,
+		       int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
+		       void *ctx)
+{
+	if (fn == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->job_load_all(s->be, fn, ctx);
+}
+
+int store_run_get(struct store *s, int64_t id, struct run_rec *out)
+{
+	if (out == NULL)
+		return CLOVER_EINVAL;
+	memset(out, 0, sizeof(*out));
+	return s->ops->run_get(s->be, id, out);
+}
+
+int store_run_list(struct store *s, const struct store_run_filter *f, struct run_rec **out,
+		   size_t *n)
+{
+	struct store_run_filter ff = {.state = -1};
+
+	*out = NULL;
+	*n = 0;
+	if (f)
+		ff = *f;
+	ff.limit = clamp_limit(ff.limit, 50, 1000);
+	if (ff.state < -1 || ff.state >= RUN_STATE_COUNT)
+		return CLOVER_EINVAL;
+	return s->ops->run_list(s->be, &ff, out, n);
+}
+
+int store_run_max_id(struct store *s, int64_t *id)
+{
+	*id = 0;
+	return s->ops->run_max_id(s->be, id);
+}
+
+int store_run_unfinished(struct store *s, int (*fn)(void *ctx, const struct run_rec *r), void *ctx)
+{
+	if (fn == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->run_unfinished(s->be, fn, ctx);
+}
+
+int store_log_read(struct store *s, int64_t run_id, int shard, int64_t offset, size_t max,
+		   char **out, size_t *len, int64_t *next)
+{
+	*out = NULL;
+	*len = 0;
+	*next = offset;
+	if (offset < 0)
+		return CLOVER_EINVAL;
+	if (max == 0)
+		max = DEFAULT_LOG_CAP;
+	return s->ops->log_read(s->be, run_id, shard, offset, max, out, len, next);
+}
+
+void store_event_clear(struct store_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->source);
+	free(ev->node);
+	free(ev->job);
+	free(ev->message);
+	memset(ev, 0, sizeof(*ev));
+}
+
+int store_event_add(struct store *s, const struct store_event *ev)
+{
+	if (ev == NULL || ev->source == NULL || ev->message == NULL || ev->id < 0 ||
+	    ev->level < STORE_LEVEL_INFO || ev->level > STORE_LEVEL_ERROR)
+		return CLOVER_EINVAL;
+	return s->ops->event_add(s->be, ev);
+}
+
+int store_event_list(struct store *s, const struct store_event_filter *f, struct store_event **out,
+		     size_t *n)
+{
+	struct store_event_filter ff = {.level = -1};
+
+	*out = NULL;
+	*n = 0;
+	if (f)
+		ff = *f;
+	ff.limit = clamp_limit(ff.limit, 100, 1000);
+	return s->ops->event_list(s->be, &ff, out, n);
+}
+
+void store_user_clear(struct store_user *u)
+{
+	if (u == NULL)
+		return;
+	free(u->name);
+	free(u->pwhash);
+	memset(u, 0, sizeof(*u));
+}
+
+int store_user_put(struct store *s, const struct store_user *u)
+{
+	if (u == NULL || u->name == NULL || u->name[0] == '\0' || u->pwhash == NULL ||
+	    u->role < STORE_ROLE_VIEWER || u->role > STORE_ROLE_ADMIN)
+		return CLOVER_EINVAL;
+	return s->ops->user_put(s->be, u);
+}
+
+int store_user_get(struct store *s, const char *name, struct store_user *out)
+{
+	if (name == NULL || out == NULL)
+		return CLOVER_EINVAL;
+	memset(out, 0, sizeof(*out));
+	return s->ops->user_get(s->be, name, out);
+}
+
+int store_user_delete(struct store *s, const char *name)
+{
+	if (name == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->user_delete(s->be, name);
+}
+
+int store_user_list(struct store *s, struct store_user **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return s->ops->user_list(s->be, out, n);
+}
+
+void store_token_clear(struct store_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->id);
+	free(t->user);
+	free(t->name);
+	free(t->hash);
+	memset(t, 0, sizeof(*t));
+}
+
+int store_token_put(struct store *s, const struct store_token *t)
+{
+	if (t == NULL || t->id == NULL || t->id[0] == '\0' || t->user == NULL || t->hash == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->token_put(s->be, t);
+}
+
+int store_token_find(struct store *s, const char *hash, struct store_token *out)
+{
+	if (hash == NULL || out == NULL)
+		return CLOVER_EINVAL;
+	memset(out, 0, sizeof(*out));
+	return s->ops->token_find(s->be, hash, out);
+}
+
+int store_token_list(struct store *s, const char *user, struct store_token **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return s->ops->token_list(s->be, user, out, n);
+}
+
+int store_token_delete(struct store *s, const char *id)
+{
+	if (id == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->token_delete(s->be, id);
+}
+
+int store_token_touch(struct store *s, const char *id, int64_t now)
+{
+	if (id == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->token_touch(s->be, id, now);
+}
+
+int store_meta_get(struct store *s, const char *key, char **val)
+{
+	*val = NULL;
+	if (key == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->meta_get(s->be, key, val);
+}
+
+int store_meta_set(struct store *s, const char *key, const char *val)
+{
+	if (key == NULL || val == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->meta_set(s->be, key, val);
+}
+
+int store_prune(struct store *s, int64_t before, int batch, int64_t *deleted)
+{
+	int64_t d = 0;
+	int rc;
+
+	if (batch <= 0)
+		batch = 1000;
+	rc = s->ops->prune(s->be, before, batch, &d);
+	if (deleted)
+		*deleted = d;
+	return rc;
+}
