@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The executor pool: a FIFO queue of tasks bounded by queue_max and `workers`
+ * threads that take them one at a time. This file owns the task life cycle:
+ * exec_submit() copies the request into one allocation (the task) and takes a
+ * spec reference; a worker pops it, emits STARTED, hands it to the runner for
+ * its kind, emits FINISHED and frees it. exec_kill() either unlinks a queued
+ * task (FINISHED CANCELLED at once, never STARTED) or flags a running one and
+ * wakes its worker, which stops it (process group TERM, grace, KILL).
+ *
+ * The hot path (one noop run) costs one malloc, one mutex hand-off on each
+ * side and a condvar signal only when a worker is asleep.
+ */
+#include "exec/internal.h"
+
+#include "base/duration.h"
+#include "base/log.h"
+#include "base/time.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define DEFAULT_WORKERS 64
+#define DEFAULT_QUEUE_MAX 100000
+#define DEFAULT_KILL_GRACE_MS 5000
+#define DEFAULT_LOG_CHUNK_MAX (64 * 1024)
+
+void exec_result_set(struct exec_result *res, enum run_state state, int exit_code,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	res->state = state;
+	res->exit_code = exit_code;
+	res->message[0] = '\0';
+	if (fmt == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+}
+
+void exec_result_killed(struct exec_result *res, const struct exec_ctx *ctx,
+			enum exec_kill_kind kind, int exit_code)
+{
+	char d[64];
+	int64_t timeout = ctx->task->req.spec->timeout_ms;
+
+	switch (kind) {
+	case EXEC_KILL_TIMEOUT:
+		if (timeout > 0)
+			exec_result_set(res, RUN_TIMED_OUT, exit_code, "timed out after %s",
+					duration_format(timeout, d, sizeof(d)));
+		else
+			exec_result_set(res, RUN_TIMED_OUT, exit_code, "timed out");
+		break;
+	case EXEC_KILL_SHUTDOWN:
+		exec_result_set(res, RUN_CANCELLED, exit_code, "cancelled: executor shutting down");
+		break;
+	default:
+		exec_result_set(res, RUN_CANCELLED, exit_code, "cancelled");
+		break;
+	}
+}
+
+enum exec_kill_kind exec_ctx_kill_kind(const struct exec_ctx *ctx)
+{
+	return (enum exec_kill_kind)atomic_load_explicit(&ctx->task->kill, memory_order_acquire);
+}
+
+enum exec_kill_kind exec_ctx_time_out(struct exec_ctx *ctx)
+{
+	int expect = EXEC_KILL_NONE;
+
+	if (atomic_compare_exchange_strong(&ctx->task->kill, &expect, EXEC_KILL_TIMEOUT))
+		return EXEC_KILL_TIMEOUT;
+	return (enum exec_kill_kind)expect;
+}
+
+void exec_worker_drain_wake(struct exec_worker *w)
+{
+	uint64_t v;
+
+	while (read(w->wakefd, &v, sizeof(v)) > 0)
+		;
+}
+
+static void wake(struct exec_worker *w)
+{
+	uint64_t one = 1;
+
+	/* Nonblocking; a full counter already means "awake". */
+	if (write(w->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_at(LOG_WARN, "exec", "cannot wake worker: %s", strerror(errno));
+}
+
+static void emit(struct exec_pool *p, const struct exec_task *t, struct exec_event *ev)
+{
+	ev->run_id = t->req.run_id;
+	ev->shard = t->req.shard;
+	ev->attempt = t->req.attempt;
+	ev->at = time_wall_ms();
+	p->opt.on_event(p->opt.ctx, ev);
+}
+
+void exec_emit_log(struct exec_ctx *ctx, const char *data, size_t len)
+{
+	size_t max = ctx->pool->opt.log_chunk_max;
+
+	while (len > 0) {
+		struct exec_event ev = {.kind = EXEC_EV_LOG, .exit_code = -1};
+		size_t n = len < max ? len : max;
+
+		ev.data = data;
+		ev.len = n;
+		emit(ctx->pool, ctx->task, &ev);
+		data += n;
+		len -= n;
+	}
+}
+
+void exec_emit_progress(struct exec_ctx *ctx, double fraction, const char *text)
+{
+	struct exec_event ev = {.kind = EXEC_EV_PROGRESS, .exit_code = -1};
+
+	if (!(fraction >= 0)) /* negative or NaN: unknown */
+		fraction = -1;
+	else if (fraction > 1)
+		fraction = 1;
+	ev.progress = fraction;
+	ev.message = text;
+	emit(ctx->pool, ctx->task, &ev);
+}
+
+static void emit_finished(struct exec_pool *p, struct exec_task *t,
+			  const struct exec_result *res)
+{
+	struct exec_event ev = {.kind = EXEC_EV_FINISHED};
+
+	ev.state = res->state;
+	ev.exit_code = res->exit_code;
+	ev.message = res->message[0] ? res->message : NULL;
+	atomic_store_explicit(&t->done, true, memory_order_relaxed);
+	/* Before the event, so a receiver that sees FINISHED sees the count drop. */
+	atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+	emit(p, t, &ev);
+}
+
+static void task_free(struct exec_task *t)
+{
+	if (t == NULL)
+		return;
+	job_spec_unref(t->req.spec);
+	free(t);
+}
+
+static void run_task(struct exec_worker *w, struct exec_task *t)
+{
+	struct exec_pool *p = w->pool;
+	struct exec_ctx ctx = {.pool = p, .worker = w, .task = t};
+	struct exec_event ev = {.kind = EXEC_EV_STARTED, .exit_code = -1};
+	struct exec_result res;
+	enum exec_kill_kind kind;
+
+	if (t->req.spec->timeout_ms > 0)
+		ctx.deadline_ms = time_mono_ms() + t->req.spec->timeout_ms;
+	emit(p, t, &ev);
+
+	kind = exec_ctx_kill_kind(&ctx);
+	if (kind != EXEC_KILL_NONE) {
+		exec_result_killed(&res, &ctx, kind, -1);
+	} else {
+		switch (t->req.spec->run_kind) {
+		case JOB_RUN_SHELL:
+			exec_shell_run(&ctx, &res);
+			break;
+		case JOB_RUN_HTTP:
+			exec_http_run(&ctx, &res);
+			break;
+		case JOB_RUN_HANDLER:
+			exec_handler_run(&ctx, &res);
+			break;
+		default:
+			exec_result_set(&res, RUN_FAILED, -1, "unknown run kind %d",
+					(int)t->req.spec->run_kind);
+			break;
+		}
+	}
+	emit_finished(p, t, &res);
+}
+
+static void *worker_main(void *arg)
+{
+	struct exec_worker *w = arg;
+	struct exec_pool *p = w->pool;
+	struct exec_task *t, *done = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (p->head == NULL && !p->stopping) {
+			p->idle++;
+			pthread_cond_wait(&p->cond, &p->lock);
+			p->idle--;
+		}
+		t = p->head;
+		if (t == NULL)
+			break; /* stopping, and exec_pool_free() took the queue */
+		p->head = t->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		p->queued--;
+		w->task = t;
+		pthread_mutex_unlock(&p->lock);
+
+		/* The previous task is freed outside the lock: unref may free a spec. */
+		task_free(done);
+		run_task(w, t);
+
+		pthread_mutex_lock(&p->lock);
+		w->task = NULL;
+		done = t;
+	}
+	pthread_mutex_unlock(&p->lock);
+	task_free(done);
+	exec_http_worker_free(w);
+	free(w->chunk);
+	w->chunk = NULL;
+	return NULL;
+}
+
+/* Stops and joins the first `started` threads, then frees the pool. */
+static void pool_destroy(struct exec_pool *p, int started)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; i < started; i++)
+		pthread_join(p->workers[i].thread, NULL);
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->workers[i].wakefd >= 0)
+			close(p->workers[i].wakefd);
+	free(p->workers);
+	exec_handlers_free(p);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->reg_lock);
+	free(p);
+}
+
+/*
+ * Creates a pool and starts its worker threads (they block every asynchronous
+ * signal, so process-directed signals go to the daemon's own threads). Zero
+ * fields of `opt` take the defaults of exec.h; on_event is required. Returns
+ * 0 and the pool in *out (free it with exec_pool_free()), or CLOVER_EINVAL,
+ * CLOVER_ENOMEM or CLOVER_ESYS with *out set to NULL.
+ */
+int exec_pool_new(const struct exec_options *opt, struct exec_pool **out)
+{
+	struct exec_pool *p;
+	sigset_t all, old;
+	int rc = CLOVER_ENOMEM, started = 0;
+
+	if (out == NULL)
+		return CLOVER_EINVAL;
+	*out = NULL;
+	if (opt == NULL || opt->on_event == NULL || opt->workers < 0 || opt->queue_max < 0 ||
+	    opt->kill_grace_ms < 0)
+		return CLOVER_EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return CLOVER_ENOMEM;
+	p->opt = *opt;
+	if (p->opt.workers == 0)
+		p->opt.workers = DEFAULT_WORKERS;
+	if (p->opt.queue_max == 0)
+		p->opt.queue_max = DEFAULT_QUEUE_MAX;
+	if (p->opt.kill_grace_ms == 0)
+		p->opt.kill_grace_ms = DEFAULT_KILL_GRACE_MS;
+	if (p->opt.log_chunk_max == 0)
+		p->opt.log_chunk_max = DEFAULT_LOG_CHUNK_MAX;
+	atomic_init(&p->busy, 0);
+	atomic_init(&p->handlers, NULL);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	pthread_mutex_init(&p->reg_lock, NULL);
+
+	p->workers = calloc((size_t)p->opt.workers, sizeof(*p->workers));
+	if (p->workers == NULL)
+		goto fail;
+	p->nworkers = p->opt.workers;
+	for (int i = 0; i < p->nworkers; i++)
+		p->workers[i].wakefd = -1;
+	for (int i = 0; i < p->nworkers; i++) {
+		p->workers[i].pool = p;
+		p->workers[i].wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->workers[i].wakefd < 0) {
+			rc = error_from_errno(errno);
+			goto fail;
+		}
+	}
+	rc = exec_handler_register_builtins(p);
+	if (rc)
+		goto fail;
+	/* Before any thread of ours exists: older libcurls need that. */
+	if (exec_http_global_init())
+		log_at(LOG_WARN, "exec", "libcurl failed to initialise: HTTP jobs will fail");
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; started < p->nworkers; started++) {
+		int err = pthread_create(&p->workers[started].thread, NULL, worker_main,
+					 &p->workers[started]);
+		if (err) {
+			rc = error_from_errno(err);
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (started < p->nworkers)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	pool_destroy(p, started);
+	return rc;
+}
+
+/*
+ * Stops the pool: requests still queued finish CANCELLED ("executor shutting
+ * down") on the calling thread; running ones are killed (process groups get
+ * SIGTERM, then SIGKILL after kill_grace_ms) and report FINISHED from their
+ * workers. Returns after every thread has been joined and everything freed,
+ * so no event arrives afterwards. NULL is a no-op. Not to be called from
+ * on_event, nor concurrently with other calls on the same pool.
+ */
+void exec_pool_free(struct exec_pool *p)
+{
+	struct exec_task *q, *next;
+	struct exec_result res;
+	int running = 0;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	q = p->head;
+	p->head = p->tail = NULL;
+	p->queued = 0;
+	for (int i = 0; i < p->nworkers; i++) {
+		struct exec_task *t = p->workers[i].task;
+		int expect = EXEC_KILL_NONE;
+
+		if (t == NULL || atomic_load_explicit(&t->done, memory_order_relaxed))
+			continue;
+		running++;
+		atomic_compare_exchange_strong(&t->kill, &expect, EXEC_KILL_SHUTDOWN);
+		wake(&p->workers[i]);
+	}
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+
+	if (q != NULL || running > 0)
+		log_at(LOG_INFO, "exec", "shutting down: cancelling %d running shard(s)%s", running,
+		       q ? " and the queue" : "");
+	exec_result_set(&res, RUN_CANCELLED, -1, "cancelled: executor shutting down");
+	for (; q != NULL; q = next) {
+		next = q->next;
+		emit_finished(p, q, &res);
+		task_free(q);
+	}
+	pool_destroy(p, p->nworkers);
+}
+
+/*
+ * Registers `fn` under `name` for handler jobs; `userdata` is passed to every
+ * call. The name is copied. Meant for start-up, but safe at any time: a
+ * handler registered while shards run serves the shards that start later.
+ * Returns 0, CLOVER_EINVAL, CLOVER_EEXIST when the name is taken, or
+ * CLOVER_ENOMEM.
+ */
+int exec_register(struct exec_pool *p, const char *name, exec_handler_fn fn, void *userdata)
+{
+	struct exec_handler *h;
+	size_t n;
+	int rc = 0;
+
+	if (p == NULL || name == NULL || name[0] == '\0' || fn == NULL)
+		return CLOVER_EINVAL;
+	n = strlen(name);
+	pthread_mutex_lock(&p->reg_lock);
+	if (exec_handler_find(p, name) != NULL) {
+		rc = CLOVER_EEXIST;
+		goto out;
+	}
+	h = malloc(sizeof(*h) + n + 1);
+	if (h == NULL) {
+		rc = CLOVER_ENOMEM;
+		goto out;
+	}
+	atomic_init(&h->next, NULL);
+	h->fn = fn;
+	h->userdata = userdata;
+	memcpy(h->name, name, n + 1);
+	/* Appended, so the built-in noop stays first for the hot path. */
+	if (p->handlers_tail == NULL)
+		atomic_store_explicit(&p->handlers, h, memory_order_release);
+	else
+		atomic_store_explicit(&p->handlers_tail->next, h, memory_order_release);
+	p->handlers_tail = h;
+out:
+	pthread_mutex_unlock(&p->reg_lock);
+	return rc;
+}
+
+/*
+ * Queues a copy of `req` (strings copied, a reference to req->spec taken).
+ * Thread-safe. Returns 0, after which exactly one FINISHED event will follow;
+ * CLOVER_EAGAIN when queue_max requests are already waiting; CLOVER_EINVAL
+ * for a request without a spec; CLOVER_ESTATE while the pool is being freed;
+ * CLOVER_ENOMEM. On error no event is ever delivered for the request.
+ */
+int exec_submit(struct exec_pool *p, const struct exec_request *req)
+{
+	struct exec_task *t;
+	size_t lp, lq;
+	int rc = 0;
+
+	if (p == NULL || req == NULL || req->spec == NULL)
+		return CLOVER_EINVAL;
+	lp = req->shard_param ? strlen(req->shard_param) + 1 : 0;
+	lq = req->params ? strlen(req->params) + 1 : 0;
+	t = malloc(sizeof(*t) + lp + lq);
+	if (t == NULL)
+		return CLOVER_ENOMEM;
+	t->next = NULL;
+	t->req = *req;
+	atomic_init(&t->kill, EXEC_KILL_NONE);
+	atomic_init(&t->done, false);
+	if (lp) {
+		memcpy(t->strs, req->shard_param, lp);
+		t->req.shard_param = t->strs;
+	}
+	if (lq) {
+		memcpy(t->strs + lp, req->params, lq);
+		t->req.params = t->strs + lp;
+	}
+
+	pthread_mutex_lock(&p->lock);
+	if (p->stopping)
+		rc = CLOVER_ESTATE;
+	else if (p->queued >= p->opt.queue_max)
+		rc = CLOVER_EAGAIN;
+	if (rc) {
+		pthread_mutex_unlock(&p->lock);
+		free(t);
+		return rc;
+	}
+	t->req.spec = job_spec_ref(req->spec);
+	if (p->tail)
+		p->tail->next = t;
+	else
+		p->head = t;
+	p->tail = t;
+	p->queued++;
+	atomic_fetch_add_explicit(&p->busy, 1, memory_order_relaxed);
+	if (p->idle > 0)
+		pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static bool task_is(const struct exec_task *t, int64_t run_id, int shard, int attempt)
+{
+	return t->req.run_id == run_id && t->req.shard == shard && t->req.attempt == attempt;
+}
+
+/*
+ * Stops the attempt (run_id, shard, attempt). A running one is flagged and its
+ * worker woken; it reports FINISHED CANCELLED (TIMED_OUT when `timed_out`)
+ * from its worker once its processes are gone. A queued one is removed and
+ * reports FINISHED on the calling thread before this returns, with no
+ * STARTED: so do not hold a lock that on_event takes when calling this.
+ * The first reason given wins; a kill that races with the natural end may
+ * find the result already decided. Thread-safe. Returns 0, or CLOVER_ENOENT
+ * when the pool holds no such attempt (or its FINISHED is already on its
+ * way). Finding a queued attempt is O(queue length).
+ */
+int exec_kill(struct exec_pool *p, int64_t run_id, int shard, int attempt, bool timed_out)
+{
+	enum exec_kill_kind kind = timed_out ? EXEC_KILL_TIMEOUT : EXEC_KILL_CANCEL;
+	struct exec_task *t, *prev = NULL;
+	struct exec_result res;
+
+	if (p == NULL)
+		return CLOVER_EINVAL;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->nworkers; i++) {
+		int expect = EXEC_KILL_NONE;
+
+		t = p->workers[i].task;
+		if (t == NULL || !task_is(t, run_id, shard, attempt) ||
+		    atomic_load_explicit(&t->done, memory_order_relaxed))
+			continue;
+		atomic_compare_exchange_strong(&t->kill, &expect, kind);
+		wake(&p->workers[i]);
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	for (t = p->head; t != NULL; prev = t, t = t->next)
+		if (task_is(t, run_id, shard, attempt))
+			break;
+	if (t == NULL) {
+		pthread_mutex_unlock(&p->lock);
+		return CLOVER_ENOENT;
+	}
+	if (prev)
+		prev->next = t->next;
+	else
+		p->head = t->next;
+	if (p->tail == t)
+		p->tail = prev;
+	p->queued--;
+	pthread_mutex_unlock(&p->lock);
+
+	if (timed_out)
+		exec_result_set(&res, RUN_TIMED_OUT, -1, "timed out before it started");
+	else
+		exec_result_set(&res, RUN_CANCELLED, -1, "cancelled before it started");
+	emit_finished(p, t, &res);
+	task_free(t);
+	return 0;
+}
+
+/* Requests queued or running now (a snapshot). Thread-safe. */
+int exec_busy(struct exec_pool *p)
+{
+	if (p == NULL)
+		return 0;
+	return atomic_load_explicit(&p->busy, memory_order_acquire);
+}
