@@ -5,6 +5,7 @@
  */
 #include "clover.h"
 #include "cli/cli.h"
+#include "daemon/daemon.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{"server", daemon_server_main, "run the scheduler (standalone mode)"},
 	{"version", cli_version_main, "print the client's and the server's versions"},
 	{"job", cli_job_main, "create, list, change and trigger jobs"},
 	{"runs", cli_runs_main, "list runs"},
