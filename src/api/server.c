@@ -32,6 +32,11 @@
 #define MAX_THREADS          256
 #define CONNECTION_LIMIT     1024
 #define CONNECTION_TIMEOUT_S 60
+/*
+ * A chunked body that overflows API_BODY_MAX is read to its end so the client
+ * gets its 413; past this many more bytes the connection is dropped instead.
+ */
+#define DISCARD_MAX (16 * (size_t)API_BODY_MAX)
 
 enum seg_kind { SEG_NAME, SEG_ID, SEG_TOKEN };
 
@@ -78,6 +83,7 @@ struct conn {
 	const struct route *route;
 	struct buf body;
 	int body_rc;               /* CLOVER_ETOOBIG / CLOVER_ENOMEM once the body overflowed */
+	size_t discarded;          /* body bytes read and thrown away */
 	bool responded;            /* a response is queued */
 	char path[API_PATH_MAX];   /* for logs */
 	char segbuf[API_PATH_MAX]; /* the segments rq.seg points into */
@@ -702,7 +708,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	if (*upload_size) {
 		if (!c->responded && c->rs.status == 0 && c->route->body && c->body_rc == 0)
 			c->body_rc = buf_append(&c->body, upload, *upload_size);
-		*upload_size = 0; /* consumed (or discarded) */
+		else if ((c->discarded += *upload_size) > DISCARD_MAX)
+			return MHD_NO; /* an endless body: drop the connection */
+		*upload_size = 0;      /* consumed (or discarded) */
 		return MHD_YES;
 	}
 	if (c->responded)

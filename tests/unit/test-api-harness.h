@@ -60,7 +60,8 @@ int harness_teardown(void **state);
 /*
  * Makes one HTTP request to path (under base, e.g. "/api/v1/jobs"); `token`
  * and `body` may be NULL; `header` is one extra header line or NULL.
- * Fills *r (free with resp_free) and returns the status.
+ * Fills *r (free with resp_free) and returns the status, or 0 when no answer
+ * came (connection refused or dropped).
  */
 long req(struct harness *h, const char *method, const char *path, const char *token,
          const char *body, const char *header, struct resp *r);

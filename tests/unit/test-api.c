@@ -13,10 +13,12 @@
 #include <cmocka.h>
 
 #include "unit/test-api-harness.h"
+#include "api/internal.h"
 #include "base/time.h"
 #include "core/run.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +500,9 @@ static void bad_bodies_are_400_422_413(void **state)
 	assert_int_equal(req_chunked(h, "/api/v1/jobs", h->oper, big, &r), 413);
 	assert_string_equal(err_code(&r), "too_large");
 	resp_free(&r);
+	/* An endless body is not read forever: the connection is dropped. */
+	assert_int_equal(req_chunked(h, "/api/v1/jobs", h->oper, 40 * big, &r), 0);
+	resp_free(&r);
 	/* The server still works. */
 	assert_int_equal(req(h, "GET", "/api/v1/health", NULL, NULL, NULL, &r), 200);
 	resp_free(&r);
@@ -691,6 +696,71 @@ static void cron_preview_describes_and_lists_fires(void **state)
 	resp_free(&r);
 }
 
+struct racer {
+	struct harness *h;
+	long status;
+};
+
+static void *race_create(void *arg)
+{
+	struct racer *r = arg;
+	struct resp rp;
+
+	r->status =
+	    req(r->h, "POST", "/api/v1/jobs", r->h->oper, SPEC("race", "@manual"), NULL, &rp);
+	resp_free(&rp);
+	return NULL;
+}
+
+static void concurrent_creates_make_one_job(void **state)
+{
+	struct harness *h = *state;
+	struct racer rc[8];
+	pthread_t t[8];
+	int created = 0, conflicts = 0;
+	struct resp r;
+
+	for (int i = 0; i < 8; i++) {
+		rc[i] = (struct racer){.h = h};
+		assert_int_equal(pthread_create(&t[i], NULL, race_create, &rc[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		created += rc[i].status == 201;
+		conflicts += rc[i].status == 409;
+	}
+	assert_int_equal(created, 1);
+	assert_int_equal(conflicts, 7);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs/race", h->viewer, NULL, NULL, &r), 200);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(r.json, "status"), "revision")), 1);
+	resp_free(&r);
+	assert_int_equal(req(h, "DELETE", "/api/v1/jobs/race", h->oper, NULL, NULL, &r), 204);
+	resp_free(&r);
+}
+
+static void auth_failure_events_are_throttled(void **state)
+{
+	struct harness *h = *state;
+	struct store_event_filter f = {.level = -1, .source = "auth", .limit = 1000};
+	struct store_event *ev = NULL;
+	size_t n = 0, failures = 0;
+	struct resp r;
+
+	/* Tests run well within a minute, so all of these fall in one window. */
+	for (int i = 0; i < 120; i++) {
+		assert_int_equal(req(h, "GET", "/api/v1/whoami", "bogus", NULL, NULL, &r), 401);
+		resp_free(&r);
+	}
+	assert_int_equal(store_event_list(h->store, &f, &ev, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		failures += strncmp(ev[i].message, "auth failure from", 17) == 0;
+		store_event_clear(&ev[i]);
+	}
+	free(ev);
+	assert_int_equal(failures, API_AUTH_EVENTS_PER_MIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -707,6 +777,8 @@ int main(void)
 	    cmocka_unit_test(bad_bodies_are_400_422_413),
 	    cmocka_unit_test(runs_list_get_log_and_kill),
 	    cmocka_unit_test(cron_preview_describes_and_lists_fires),
+	    cmocka_unit_test(concurrent_creates_make_one_job),
+	    cmocka_unit_test(auth_failure_events_are_throttled),
 	};
 	int rc;
 
