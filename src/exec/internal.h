@@ -65,7 +65,8 @@ struct exec_pool {
 	pthread_cond_t cond;     /* workers wait here for tasks */
 	struct exec_task *head, *tail;
 	int queued;
-	int idle; /* workers waiting on `cond` */
+	int idle;  /* workers waiting on `cond` */
+	int wakes; /* signals sent that no worker has woken up for yet (0 or 1) */
 	bool stopping;
 	atomic_int busy; /* queued + running; decremented just before FINISHED */
 	struct exec_worker *workers;

@@ -195,6 +195,22 @@ static void run_task(struct exec_worker *w, struct exec_task *t)
 	emit_finished(p, t, &res);
 }
 
+/*
+ * Wakes a sleeping worker for the queue's head, unless one is already on its
+ * way: at most one wake-up is pending, and each worker that wakes passes the
+ * baton on (above) while work remains. A burst of submits thus costs one
+ * futex wake per worker actually needed, not one per submit, and 64 workers
+ * do not stampede two cores for a queue a few of them could drain. Called
+ * with p->lock held.
+ */
+static void wake_one(struct exec_pool *p)
+{
+	if (p->head != NULL && p->idle > p->wakes && p->wakes == 0) {
+		p->wakes++;
+		pthread_cond_signal(&p->cond);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct exec_worker *w = arg;
@@ -207,6 +223,8 @@ static void *worker_main(void *arg)
 			p->idle++;
 			pthread_cond_wait(&p->cond, &p->lock);
 			p->idle--;
+			if (p->wakes > 0)
+				p->wakes--;
 		}
 		t = p->head;
 		if (t == NULL)
@@ -216,6 +234,7 @@ static void *worker_main(void *arg)
 			p->tail = NULL;
 		p->queued--;
 		w->task = t;
+		wake_one(p); /* the next task's worker, if any sleeps */
 		pthread_mutex_unlock(&p->lock);
 
 		/* The previous task is freed outside the lock: unref may free a spec. */
@@ -470,8 +489,7 @@ int exec_submit(struct exec_pool *p, const struct exec_request *req)
 	p->tail = t;
 	p->queued++;
 	atomic_fetch_add_explicit(&p->busy, 1, memory_order_relaxed);
-	if (p->idle > 0)
-		pthread_cond_signal(&p->cond);
+	wake_one(p);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
