@@ -761,6 +761,40 @@ static void auth_failure_events_are_throttled(void **state)
 	assert_int_equal(failures, API_AUTH_EVENTS_PER_MIN);
 }
 
+static void start_errors_and_ipv6(void **state)
+{
+	struct harness *h = *state, h6;
+	struct api_options ao = {.store = h->store, .threads = 1};
+	struct api *a = NULL;
+	struct error_info e;
+	char busy[32];
+	struct resp r;
+	int rc;
+
+	ao.listen = "example.com:80";
+	assert_int_equal(api_start(&ao, &a, &e), CLOVER_EINVAL);
+	assert_string_equal(e.field, "listen");
+	assert_null(a);
+	snprintf(busy, sizeof(busy), "127.0.0.1:%d", api_port(h->api));
+	ao.listen = busy;
+	assert_int_equal(api_start(&ao, &a, &e), CLOVER_ESYS);
+	assert_non_null(strstr(e.message, busy));
+	assert_null(a);
+	api_stop(NULL);
+
+	ao.listen = "[::1]:0";
+	rc = api_start(&ao, &a, &e);
+	if (rc != 0) { /* no IPv6 loopback here */
+		print_message("skipping IPv6: %s\n", e.message);
+		return;
+	}
+	memset(&h6, 0, sizeof(h6));
+	snprintf(h6.base, sizeof(h6.base), "http://[::1]:%d", api_port(a));
+	assert_int_equal(req(&h6, "GET", "/api/v1/health", NULL, NULL, NULL, &r), 200);
+	resp_free(&r);
+	api_stop(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -779,6 +813,7 @@ int main(void)
 	    cmocka_unit_test(cron_preview_describes_and_lists_fires),
 	    cmocka_unit_test(concurrent_creates_make_one_job),
 	    cmocka_unit_test(auth_failure_events_are_throttled),
+	    cmocka_unit_test(start_errors_and_ipv6),
 	};
 	int rc;
 
