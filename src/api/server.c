@@ -38,8 +38,6 @@
  */
 #define DISCARD_MAX (16 * (size_t)API_BODY_MAX)
 
-enum seg_kind { SEG_NAME, SEG_ID, SEG_TOKEN };
-
 struct route {
 	const char *method;
 	const char *pattern; /* segments after /api/v1; "{name}", "{id}", "{token}" match one */
