@@ -203,7 +203,7 @@ static void tokens_create_list_revoke(void **state)
 {
 	struct harness *h = *state;
 	char tok[AUTH_TOKEN_LEN + 1], id[AUTH_TOKEN_ID_LEN + 1], admin_id[AUTH_TOKEN_ID_LEN + 1];
-	char path[128];
+	char path[128], used[40];
 	struct resp r;
 	json_t *t;
 
@@ -231,6 +231,14 @@ static void tokens_create_list_revoke(void **state)
 	for (size_t i = 0; i < json_array_size(json_object_get(r.json, "tokens")); i++)
 		assert_string_equal(
 		    str(json_array_get(json_object_get(r.json, "tokens"), i), "user"), "oper");
+	snprintf(used, sizeof(used), "%s", str(t, "last_used_at"));
+	resp_free(&r);
+
+	/* Used again within the minute: last_used_at is not rewritten. */
+	assert_int_equal(req(h, "GET", "/api/v1/whoami", tok, NULL, NULL, &r), 200);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/tokens", h->oper, NULL, NULL, &r), 200);
+	assert_string_equal(str(find_token(r.json, id), "last_used_at"), used);
 	resp_free(&r);
 
 	/* Operators make tokens for themselves only; admins for anyone. */
