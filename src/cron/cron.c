@@ -80,7 +80,9 @@ struct pctx {
 	int dialect;
 	int fid;                   /* F_* of the field being parsed */
 	const struct field_def *f; /* its definition */
-	const char *elem;          /* the list element being parsed */
+	const char *elem;          /* the list element being parsed (upper case) */
+	const char *text;          /* the fields, upper-cased and split */
+	const char *orig;          /* the same bytes as written */
 };
 
 static int64_t floordiv(int64_t a, int64_t b)
@@ -94,10 +96,17 @@ static int64_t floordiv(int64_t a, int64_t b)
 
 /* ---- parsing ------------------------------------------------------------- */
 
+/* The text at p (upper-cased for parsing) as the user wrote it. */
+static const char *as_written(const struct pctx *pc, const char *p)
+{
+	return pc->orig + (p - pc->text);
+}
+
 static int invalid(struct pctx *pc)
 {
-	return error_set(pc->e, CLOVER_EPARSE, "schedule", "%s: '%s' is not valid (allowed: %s)",
-			 pc->f->name, pc->elem, pc->f->allowed);
+	return error_set(pc->e, CLOVER_EPARSE, "schedule",
+			 "%s: '%.*s' is not valid (allowed: %s)", pc->f->name, (int)strlen(pc->elem),
+			 as_written(pc, pc->elem), pc->f->allowed);
 }
 
 static int out_of_range(struct pctx *pc, const char *what, const char *tok, int len, int lo,
@@ -308,8 +317,8 @@ static int parse_field(struct pctx *pc, char *text, uint64_t bits[4], bool *ques
 		if (strcmp(text, "?") != 0 || !day)
 			return error_set(pc->e, CLOVER_EPARSE, "schedule",
 					 "%s: '?' is only allowed alone, in day-of-month or "
-					 "day-of-week (found '%s')",
-					 pc->f->name, text);
+					 "day-of-week (found '%.*s')",
+					 pc->f->name, (int)strlen(text), as_written(pc, text));
 		if (pc->dialect != CRON_DIALECT_QUARTZ)
 			return error_set(pc->e, CLOVER_EPARSE, "schedule",
 					 "%s: '?' is only allowed in Quartz expressions (6 or 7 "
@@ -329,7 +338,8 @@ static int parse_field(struct pctx *pc, char *text, uint64_t bits[4], bool *ques
 			if (comma != NULL)
 				*comma = ',';
 			return error_set(pc->e, CLOVER_EPARSE, "schedule",
-					 "%s: empty list element in '%s'", pc->f->name, text);
+					 "%s: empty list element in '%.*s'", pc->f->name,
+					 (int)strlen(text), as_written(pc, text));
 		}
 		pc->elem = p;
 		rc = parse_elem(pc, bits);
@@ -437,7 +447,12 @@ static int parse_fields(struct cron_expr *c, char *text, struct error_info *e)
 	const struct field_def *defs;
 	bool q[7] = {false}, star[7] = {false};
 	uint64_t bits[7][4];
+	char orig[CRON_TEXT_MAX + 1];
 	struct pctx pc = {.c = c, .e = e};
+
+	snprintf(orig, sizeof(orig), "%s", text);
+	pc.text = text;
+	pc.orig = orig;
 
 	for (char *p = text; *p;) {
 		while (*p == ' ' || *p == '\t')
@@ -617,8 +632,8 @@ unknown:
 	return error_set(e, CLOVER_EPARSE, "schedule", "'%.*s' is not a known schedule (use %s)",
 			 (int)(wl > 64 ? 64 : wl), text, KNOWN_SPECIALS);
 extra:
-	return error_set(e, CLOVER_EPARSE, "schedule", "%s takes no argument (found '%s')", word,
-			 arg);
+	return error_set(e, CLOVER_EPARSE, "schedule", "'%.*s' takes no argument (found '%s')",
+			 (int)wl, text, arg);
 }
 
 int cron_parse(const char *text, struct cron_expr **out, struct error_info *e)

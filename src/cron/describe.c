@@ -56,6 +56,7 @@ enum set_class { SET_ALL, SET_ONE, SET_STEP, SET_RANGE, SET_LIST };
 struct set_info {
 	enum set_class cls;
 	int first, last, step, count;
+	bool arith; /* evenly spaced (step apart) */
 };
 
 /* A bitset over bits lo..hi, as a word array (years need more than 64 bits). */
@@ -85,6 +86,7 @@ static void classify(const uint64_t *w, int lo, int hi, struct set_info *si)
 		si->count++;
 	}
 	si->step = step;
+	si->arith = arith && si->count > 1;
 	if (si->count == hi - lo + 1)
 		si->cls = SET_ALL;
 	else if (si->count == 1)
@@ -97,30 +99,34 @@ static void classify(const uint64_t *w, int lo, int hi, struct set_info *si)
 		si->cls = SET_LIST;
 }
 
-/* Writes a set as "1, 5 and 7" with runs of three or more as "10-20". */
+/* Writes a set as "1, 5 and 7", with runs of three or more as "10 through 20". */
 static void put_list(struct out *o, const uint64_t *w, int lo, int hi,
 		     void (*item)(struct out *, int))
 {
-	int runs[64][2], nr = 0;
+	int parts[256][2], np = 0;
 
-	for (int i = lo; i <= hi; i++) {
+	for (int i = lo; i <= hi && np < 256; i++) {
+		int j = i;
+
 		if (!has(w, i))
 			continue;
-		if (nr > 0 && runs[nr - 1][1] == i - 1)
-			runs[nr - 1][1] = i;
-		else if (nr < 64)
-			runs[nr][0] = runs[nr][1] = i, nr++;
+		while (j + 1 <= hi && has(w, j + 1))
+			j++;
+		if (j - i >= 2) {
+			parts[np][0] = i, parts[np][1] = j, np++;
+		} else {
+			for (int k = i; k <= j && np < 256; k++)
+				parts[np][0] = parts[np][1] = k, np++;
+		}
+		i = j;
 	}
-	for (int r = 0; r < nr; r++) {
+	for (int r = 0; r < np; r++) {
 		if (r > 0)
-			put(o, r == nr - 1 ? " and " : ", ");
-		item(o, runs[r][0]);
-		if (runs[r][1] == runs[r][0] + 1) {
-			put(o, r == nr - 1 ? " and " : ", ");
-			item(o, runs[r][1]);
-		} else if (runs[r][1] > runs[r][0]) {
+			put(o, r == np - 1 ? " and " : ", ");
+		item(o, parts[r][0]);
+		if (parts[r][1] != parts[r][0]) {
 			put(o, " through ");
-			item(o, runs[r][1]);
+			item(o, parts[r][1]);
 		}
 	}
 }
@@ -333,7 +339,7 @@ static void put_years(struct out *o, const struct cron_expr *c)
 	classify(c->year, 0, CRON_YEARS - 1, &si);
 	if (si.cls == SET_ALL)
 		return;
-	if (si.cls == SET_STEP && si.count > 3) {
+	if (si.arith && si.step > 1 && si.count > 3) {
 		put(o, ", every %d years from %d", si.step, si.first + CRON_YEAR_MIN);
 		if (si.last != CRON_YEARS - 1 && si.last + si.step <= CRON_YEARS - 1)
 			put(o, " through %d", si.last + CRON_YEAR_MIN);
