@@ -31,31 +31,31 @@
 #include <strings.h>
 
 /* Limits of single fields; the whole text is capped by JOB_SPEC_MAX_BYTES. */
-#define DESCRIPTION_MAX 4096
-#define SHELL_MAX (64 * 1024)
+#define DESCRIPTION_MAX    4096
+#define SHELL_MAX          (64 * 1024)
 #define HANDLER_PARAMS_MAX (64 * 1024)
-#define URL_MAX 8192
-#define HEADERS_MAX 64
-#define HEADER_NAME_MAX 256
-#define HEADER_VALUE_MAX 8192
-#define BODY_MAX (64 * 1024)
-#define EXPECT_MAX 64
-#define ENV_MAX 256
-#define ENV_KEY_MAX 256
-#define CWD_MAX 4096
-#define LABELS_MAX 64
-#define LABEL_MAX 256
-#define SHARD_PARAM_MAX 4096
-#define NAMES_MAX 64 /* contacts, on_success */
-#define DURATION_TEXT_MAX 64
+#define URL_MAX            8192
+#define HEADERS_MAX        64
+#define HEADER_NAME_MAX    256
+#define HEADER_VALUE_MAX   8192
+#define BODY_MAX           (64 * 1024)
+#define EXPECT_MAX         64
+#define ENV_MAX            256
+#define ENV_KEY_MAX        256
+#define CWD_MAX            4096
+#define LABELS_MAX         64
+#define LABEL_MAX          256
+#define SHARD_PARAM_MAX    4096
+#define NAMES_MAX          64 /* contacts, on_success */
+#define DURATION_TEXT_MAX  64
 
 #define NAME_RULE "use 1 to 128 letters, digits, '.', '_' or '-'"
 
 static const char *const concurrency_names[] = {"forbid", "allow", "replace", "serial"};
 static const char *const misfire_names[] = {"fire_once", "skip", "fire_all"};
 static const char *const route_names[] = {
-	"round_robin", "random",     "first",        "last",
-	"consistent_hash", "least_busy", "least_recent", "broadcast",
+    "round_robin",     "random",     "first",        "last",
+    "consistent_hash", "least_busy", "least_recent", "broadcast",
 };
 static const char *const strategy_names[] = {"average", "odevity", "rotate"};
 static const char *const run_kind_names[] = {"shell", "http", "handler"};
@@ -65,9 +65,9 @@ static const char *const http_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH"
 
 /* The members each object may have, NULL-terminated. */
 static const char *const top_fields[] = {
-	"name",    "description", "schedule", "timezone", "run",         "env",
-	"cwd",     "target",      "shards",   "concurrency", "misfire",  "timeout",
-	"retry",   "failover",    "contacts", "on_success",  "paused",   NULL,
+    "name",  "description", "schedule", "timezone",    "run",     "env",
+    "cwd",   "target",      "shards",   "concurrency", "misfire", "timeout",
+    "retry", "failover",    "contacts", "on_success",  "paused",  NULL,
 };
 static const char *const run_fields[] = {"shell", "http", "handler", "params", NULL};
 static const char *const http_fields[] = {"method", "url", "headers", "body", "expect", NULL};
@@ -91,7 +91,7 @@ struct quoted {
  * "<path>: <text>" (just <text> when path is empty). Returns CLOVER_EINVAL.
  */
 static int fail(struct error_info *e, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct error_info *e, const char *path, const char *fmt, ...)
 {
 	char msg[ERROR_MSG_MAX];
@@ -118,18 +118,29 @@ static const char *quote(struct quoted *q, const char *v)
 {
 	const size_t keep = 60;
 	size_t n = strlen(v), o = 0, lim = n;
+	bool cut;
 
 	if (lim > keep) {
 		lim = keep;
 		while (lim > 0 && ((unsigned char)v[lim] & 0xC0) == 0x80)
 			lim--;
 	}
+	cut = lim < n;
 	q->s[o++] = '\'';
 	for (size_t i = 0; i < lim; i++) {
 		unsigned char c = (unsigned char)v[i];
 
+		/* Escapes make the text grow: stop early, but never inside a character.
+		 * At most 4 more bytes of this character plus "...'" fit after the check. */
+		if (o > sizeof(q->s) - 12 && (c & 0xC0) != 0x80) {
+			cut = true;
+			break;
+		}
 		if (c < 0x20 || c == 0x7f) {
-			const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+			const char *esc = c == '\n'   ? "\\n"
+			                  : c == '\t' ? "\\t"
+			                  : c == '\r' ? "\\r"
+			                              : NULL;
 
 			if (esc != NULL)
 				o += (size_t)snprintf(q->s + o, sizeof(q->s) - o, "%s", esc);
@@ -138,10 +149,8 @@ static const char *quote(struct quoted *q, const char *v)
 		} else {
 			q->s[o++] = (char)c;
 		}
-		if (o > sizeof(q->s) - 10)
-			break;
 	}
-	if (lim < n)
+	if (cut)
 		o += (size_t)snprintf(q->s + o, sizeof(q->s) - o, "...");
 	q->s[o++] = '\'';
 	q->s[o] = '\0';
@@ -214,13 +223,11 @@ static const char *join_names(char *out, size_t n, const char *const *names, siz
  * Fails on the first member of `obj` that is not in `known` (NULL-terminated)
  * and is not `ignored` (may be NULL).
  */
-static int check_fields(const json_t *obj, const char *path, const char *const *known,
-			const char *ignored, struct error_info *e)
+static int check_fields(json_t *obj, const char *path, const char *const *known,
+                        const char *ignored, struct error_info *e)
 {
-	const char *key;
-	json_t *val;
-
-	json_object_foreach((json_t *)obj, key, val) {
+	for (void *it = json_object_iter(obj); it != NULL; it = json_object_iter_next(obj, it)) {
+		const char *key = json_object_iter_key(it);
 		bool ok = ignored != NULL && strcmp(key, ignored) == 0;
 		char list[400];
 		struct path p;
@@ -228,8 +235,9 @@ static int check_fields(const json_t *obj, const char *path, const char *const *
 		for (size_t i = 0; !ok && known[i] != NULL; i++)
 			ok = strcmp(key, known[i]) == 0;
 		if (!ok)
-			return fail(e, path_key(&p, path, key), "unknown field (the fields here are: %s)",
-				    join_names(list, sizeof(list), known, (size_t)-1));
+			return fail(e, path_key(&p, path, key),
+			            "unknown field (the fields here are: %s)",
+			            join_names(list, sizeof(list), known, (size_t)-1));
 	}
 	return 0;
 }
@@ -252,19 +260,19 @@ static int want_array(const json_t *v, const char *path, size_t max, struct erro
 
 /* Checks that `v` is a string of at most `max` bytes and points *out at it. */
 static int want_string(const json_t *v, const char *path, size_t max, const char **out,
-		       struct error_info *e)
+                       struct error_info *e)
 {
 	if (!json_is_string(v))
 		return fail(e, path, "must be a string, not %s", type_name(v));
 	if (json_string_length(v) > max)
-		return fail(e, path, "is %zu bytes long; the limit is %zu bytes", json_string_length(v),
-			    max);
+		return fail(e, path, "is %zu bytes long; the limit is %zu bytes",
+		            json_string_length(v), max);
 	*out = json_string_value(v);
 	return 0;
 }
 
 static int want_nonempty_string(const json_t *v, const char *path, size_t max, const char **out,
-				struct error_info *e)
+                                struct error_info *e)
 {
 	int rc = want_string(v, path, max, out, e);
 
@@ -274,7 +282,7 @@ static int want_nonempty_string(const json_t *v, const char *path, size_t max, c
 }
 
 static int want_int(const json_t *v, const char *path, long long min, long long max, int *out,
-		    struct error_info *e)
+                    struct error_info *e)
 {
 	long long x;
 
@@ -297,7 +305,7 @@ static int want_bool(const json_t *v, const char *path, bool *out, struct error_
 
 /* A string that must be one of `names`; *out is its index. */
 static int want_enum(const json_t *v, const char *path, const char *const *names, size_t count,
-		     int *out, struct error_info *e)
+                     int *out, struct error_info *e)
 {
 	const char *s;
 	struct quoted q;
@@ -307,8 +315,8 @@ static int want_enum(const json_t *v, const char *path, const char *const *names
 	if (rc != 0) {
 		if (json_is_string(v))
 			return fail(e, path, "%s is not one of: %s",
-				    quote(&q, json_string_value(v)),
-				    join_names(list, sizeof(list), names, count));
+			            quote(&q, json_string_value(v)),
+			            join_names(list, sizeof(list), names, count));
 		return rc;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -318,7 +326,7 @@ static int want_enum(const json_t *v, const char *path, const char *const *names
 		}
 	}
 	return fail(e, path, "%s is not one of: %s", quote(&q, s),
-		    join_names(list, sizeof(list), names, count));
+	            join_names(list, sizeof(list), names, count));
 }
 
 /* A duration string ("90s", "10m") in milliseconds; see duration_parse(). */
@@ -329,13 +337,13 @@ static int want_duration(const json_t *v, const char *path, int64_t *out, struct
 
 	if (!json_is_string(v))
 		return fail(e, path, "must be a duration string such as \"90s\" or \"10m\", not %s",
-			    type_name(v));
+		            type_name(v));
 	s = json_string_value(v);
 	if (json_string_length(v) > DURATION_TEXT_MAX) {
 		struct quoted q;
 
 		return fail(e, path, "%s is not a duration (use e.g. 500ms, 90s, 10m, 1h30m, 2d)",
-			    quote(&q, s));
+		            quote(&q, s));
 	}
 	error_clear(&de);
 	if (duration_parse(s, out, &de) != 0)
@@ -370,7 +378,7 @@ bool job_name_valid(const char *name)
 
 /* A name of a job, contact or handler: a string matching job_name_valid(). */
 static int want_name(const json_t *v, const char *path, const char *what, const char **out,
-		     struct error_info *e)
+                     struct error_info *e)
 {
 	struct quoted q;
 
@@ -379,23 +387,21 @@ static int want_name(const json_t *v, const char *path, const char *what, const 
 	*out = json_string_value(v);
 	if (!job_name_valid(*out))
 		return fail(e, path, "%s is not a valid %s name (%s)", quote(&q, *out), what,
-			    NAME_RULE);
+		            NAME_RULE);
 	return 0;
 }
 
 /* Checks one key/value pair of a string map; `path` names the entry. */
 typedef int (*kv_check_fn)(const char *path, const char *key, const char *val, size_t vlen,
-			   struct error_info *e);
+                           struct error_info *e);
 
 /*
  * Reads an object of string values (env, labels, headers) into a new array of
  * copies, checking the entry count and each pair with `check`.
  */
-static int want_kv_map(const json_t *v, const char *path, size_t max, kv_check_fn check,
-		       struct job_kv **out, size_t *nout, struct error_info *e)
+static int want_kv_map(json_t *v, const char *path, size_t max, kv_check_fn check,
+                       struct job_kv **out, size_t *nout, struct error_info *e)
 {
-	const char *key;
-	json_t *val;
 	size_t n = 0;
 	int rc;
 
@@ -409,7 +415,9 @@ static int want_kv_map(const json_t *v, const char *path, size_t max, kv_check_f
 	*out = calloc(json_object_size(v), sizeof(**out));
 	if (*out == NULL)
 		return oom(e);
-	json_object_foreach((json_t *)v, key, val) {
+	for (void *it = json_object_iter(v); it != NULL; it = json_object_iter_next(v, it)) {
+		const char *key = json_object_iter_key(it);
+		json_t *val = json_object_iter_value(it);
 		struct path p;
 		const char *s;
 
@@ -431,7 +439,7 @@ static int want_kv_map(const json_t *v, const char *path, size_t max, kv_check_f
 }
 
 static int check_env(const char *path, const char *key, const char *val, size_t vlen,
-		     struct error_info *e)
+                     struct error_info *e)
 {
 	struct quoted q;
 	bool ok = key[0] != '\0' && !(key[0] >= '0' && key[0] <= '9');
@@ -446,18 +454,18 @@ static int check_env(const char *path, const char *key, const char *val, size_t 
 	}
 	if (!ok || strlen(key) > ENV_KEY_MAX)
 		return fail(e, path,
-			    "%s is not a valid environment variable name (use up to %d letters, "
-			    "digits and '_', not starting with a digit)",
-			    quote(&q, key), ENV_KEY_MAX);
+		            "%s is not a valid environment variable name (use up to %d letters, "
+		            "digits and '_', not starting with a digit)",
+		            quote(&q, key), ENV_KEY_MAX);
 	if (strncmp(key, "CLOVER_", 7) == 0)
 		return fail(e, path,
-			    "%s is reserved: names starting with CLOVER_ are set by clover itself",
-			    quote(&q, key));
+		            "%s is reserved: names starting with CLOVER_ are set by clover itself",
+		            quote(&q, key));
 	return 0;
 }
 
 static int check_label(const char *path, const char *key, const char *val, size_t vlen,
-		       struct error_info *e)
+                       struct error_info *e)
 {
 	struct quoted q;
 
@@ -466,10 +474,10 @@ static int check_label(const char *path, const char *key, const char *val, size_
 		return fail(e, path, "a label name must not be empty");
 	if (strlen(key) > LABEL_MAX)
 		return fail(e, path, "the label name %s is %zu bytes long; the limit is %d bytes",
-			    quote(&q, key), strlen(key), LABEL_MAX);
+		            quote(&q, key), strlen(key), LABEL_MAX);
 	if (vlen > LABEL_MAX)
-		return fail(e, path, "the label value is %zu bytes long; the limit is %d bytes", vlen,
-			    LABEL_MAX);
+		return fail(e, path, "the label value is %zu bytes long; the limit is %d bytes",
+		            vlen, LABEL_MAX);
 	return 0;
 }
 
@@ -481,7 +489,7 @@ static bool is_tchar(unsigned char c)
 }
 
 static int check_header(const char *path, const char *key, const char *val, size_t vlen,
-			struct error_info *e)
+                        struct error_info *e)
 {
 	struct quoted q;
 	size_t klen = strlen(key);
@@ -491,23 +499,23 @@ static int check_header(const char *path, const char *key, const char *val, size
 		ok = is_tchar((unsigned char)key[i]);
 	if (!ok)
 		return fail(e, path,
-			    "%s is not a valid HTTP header name (use 1 to %d letters, digits and "
-			    "!#$%%&'*+-.^_`|~)",
-			    quote(&q, key), HEADER_NAME_MAX);
+		            "%s is not a valid HTTP header name (use 1 to %d letters, digits and "
+		            "!#$%%&'*+-.^_`|~)",
+		            quote(&q, key), HEADER_NAME_MAX);
 	if (vlen > HEADER_VALUE_MAX)
 		return fail(e, path, "the value is %zu bytes long; the limit is %d bytes", vlen,
-			    HEADER_VALUE_MAX);
+		            HEADER_VALUE_MAX);
 	for (size_t i = 0; i < vlen; i++) {
 		if (val[i] == '\r' || val[i] == '\n')
 			return fail(e, path, "the value %s must not contain line breaks",
-				    quote(&q, val));
+			            quote(&q, val));
 	}
 	return 0;
 }
 
 /* Reads an array of names (contacts, on_success) into a new array of copies. */
 static int want_name_list(const json_t *v, const char *path, const char *what, char ***out,
-			  size_t *nout, struct error_info *e)
+                          size_t *nout, struct error_info *e)
 {
 	size_t n = json_array_size(v);
 	int rc = want_array(v, path, NAMES_MAX, e);
@@ -532,7 +540,7 @@ static int want_name_list(const json_t *v, const char *path, const char *what, c
 	return 0;
 }
 
-static int parse_http(const json_t *v, struct job_spec *s, struct error_info *e)
+static int parse_http(json_t *v, struct job_spec *s, struct error_info *e)
 {
 	struct job_http *h = &s->http;
 	const char *path = "run.http";
@@ -566,20 +574,20 @@ static int parse_http(const json_t *v, struct job_spec *s, struct error_info *e)
 		return rc;
 	{
 		size_t skip = strncasecmp(str, "http://", 7) == 0    ? 7
-			      : strncasecmp(str, "https://", 8) == 0 ? 8
-								     : 0;
+		              : strncasecmp(str, "https://", 8) == 0 ? 8
+		                                                     : 0;
 
 		if (skip == 0)
-			return fail(e, "run.http.url",
-				    "%s must start with http:// or https://", quote(&q, str));
+			return fail(e, "run.http.url", "%s must start with http:// or https://",
+			            quote(&q, str));
 		if (str[skip] == '\0' || strchr("/?#", str[skip]) != NULL)
 			return fail(e, "run.http.url", "%s has no host", quote(&q, str));
 		for (const char *c = str; *c; c++) {
 			if ((unsigned char)*c <= 0x20 || *c == 0x7f)
 				return fail(e, "run.http.url",
-					    "%s must not contain spaces or control characters "
-					    "(percent-encode them)",
-					    quote(&q, str));
+				            "%s must not contain spaces or control characters "
+				            "(percent-encode them)",
+				            quote(&q, str));
 		}
 	}
 	rc = dup_str(&h->url, str, e);
@@ -588,7 +596,7 @@ static int parse_http(const json_t *v, struct job_spec *s, struct error_info *e)
 
 	if ((m = member(v, "headers")) != NULL) {
 		rc = want_kv_map(m, "run.http.headers", HEADERS_MAX, check_header, &h->headers,
-				 &h->nheaders, e);
+		                 &h->nheaders, e);
 		if (rc != 0)
 			return rc;
 	}
@@ -613,8 +621,8 @@ static int parse_http(const json_t *v, struct job_spec *s, struct error_info *e)
 		for (size_t i = 0; i < n; i++) {
 			struct path p;
 
-			rc = want_int(json_array_get(m, i), path_index(&p, "run.http.expect", i), 100,
-				      599, &h->expect[i], e);
+			rc = want_int(json_array_get(m, i), path_index(&p, "run.http.expect", i),
+			              100, 599, &h->expect[i], e);
 			if (rc != 0)
 				return rc;
 			h->nexpect = i + 1;
@@ -623,7 +631,7 @@ static int parse_http(const json_t *v, struct job_spec *s, struct error_info *e)
 	return 0;
 }
 
-static int parse_run(const json_t *v, struct job_spec *s, struct error_info *e)
+static int parse_run(json_t *v, struct job_spec *s, struct error_info *e)
 {
 	const char *kinds[3], *str;
 	size_t nkinds = 0;
@@ -644,8 +652,9 @@ static int parse_run(const json_t *v, struct job_spec *s, struct error_info *e)
 	if (nkinds == 0)
 		return fail(e, "run", "must have one of shell, http or handler");
 	if (nkinds > 1)
-		return fail(e, "run", "has both %s and %s; give exactly one of shell, http or handler",
-			    kinds[0], kinds[1]);
+		return fail(e, "run",
+		            "has both %s and %s; give exactly one of shell, http or handler",
+		            kinds[0], kinds[1]);
 	if (member(v, "params") != NULL && s->run_kind != JOB_RUN_HANDLER)
 		return fail(e, "run.params", "is only allowed with run.handler");
 
@@ -671,7 +680,7 @@ static int parse_run(const json_t *v, struct job_spec *s, struct error_info *e)
 	return 0;
 }
 
-static int parse_target(const json_t *v, struct job_spec *s, struct error_info *e)
+static int parse_target(json_t *v, struct job_spec *s, struct error_info *e)
 {
 	json_t *m;
 	int rc, idx;
@@ -681,7 +690,7 @@ static int parse_target(const json_t *v, struct job_spec *s, struct error_info *
 		rc = check_fields(v, "target", target_fields, NULL, e);
 	if (rc == 0 && (m = member(v, "labels")) != NULL)
 		rc = want_kv_map(m, "target.labels", LABELS_MAX, check_label, &s->labels,
-				 &s->nlabels, e);
+		                 &s->nlabels, e);
 	if (rc == 0 && (m = member(v, "route")) != NULL) {
 		rc = want_enum(m, "target.route", route_names, COUNT(route_names), &idx, e);
 		s->route = (enum job_route)idx;
@@ -689,7 +698,7 @@ static int parse_target(const json_t *v, struct job_spec *s, struct error_info *
 	return rc;
 }
 
-static int parse_shards(const json_t *v, struct job_spec *s, struct error_info *e)
+static int parse_shards(json_t *v, struct job_spec *s, struct error_info *e)
 {
 	json_t *m;
 	int rc, idx;
@@ -707,9 +716,9 @@ static int parse_shards(const json_t *v, struct job_spec *s, struct error_info *
 			return rc;
 		if (n != (size_t)s->shard_count)
 			return fail(e, "shards.params",
-				    "has %zu entries but shards.count is %d (give one parameter "
-				    "per shard)",
-				    n, s->shard_count);
+			            "has %zu entries but shards.count is %d (give one parameter "
+			            "per shard)",
+			            n, s->shard_count);
 		s->shard_params = calloc(n, sizeof(*s->shard_params));
 		if (s->shard_params == NULL)
 			return oom(e);
@@ -718,7 +727,7 @@ static int parse_shards(const json_t *v, struct job_spec *s, struct error_info *
 			const char *str;
 
 			rc = want_string(json_array_get(m, i), path_index(&p, "shards.params", i),
-					 SHARD_PARAM_MAX, &str, e);
+			                 SHARD_PARAM_MAX, &str, e);
 			if (rc == 0)
 				rc = dup_str(&s->shard_params[i], str, e);
 			if (rc != 0)
@@ -727,13 +736,14 @@ static int parse_shards(const json_t *v, struct job_spec *s, struct error_info *
 		}
 	}
 	if (rc == 0 && (m = member(v, "strategy")) != NULL) {
-		rc = want_enum(m, "shards.strategy", strategy_names, COUNT(strategy_names), &idx, e);
+		rc =
+		    want_enum(m, "shards.strategy", strategy_names, COUNT(strategy_names), &idx, e);
 		s->shard_strategy = (enum job_shard_strategy)idx;
 	}
 	return rc;
 }
 
-static int parse_misfire(const json_t *v, struct job_spec *s, struct error_info *e)
+static int parse_misfire(json_t *v, struct job_spec *s, struct error_info *e)
 {
 	json_t *m;
 	int rc, idx;
@@ -751,13 +761,13 @@ static int parse_misfire(const json_t *v, struct job_spec *s, struct error_info 
 			struct quoted q;
 
 			return fail(e, "misfire.threshold", "%s is too short; the minimum is 1s",
-				    quote(&q, json_string_value(m)));
+			            quote(&q, json_string_value(m)));
 		}
 	}
 	return rc;
 }
 
-static int parse_retry(const json_t *v, struct job_spec *s, struct error_info *e)
+static int parse_retry(json_t *v, struct job_spec *s, struct error_info *e)
 {
 	json_t *m;
 	int rc;
@@ -775,13 +785,13 @@ static int parse_retry(const json_t *v, struct job_spec *s, struct error_info *e
 		char a[32], b[32];
 
 		return fail(e, "retry.backoff", "'%s' is longer than retry.max_backoff '%s'",
-			    duration_format(s->retry_backoff_ms, a, sizeof(a)),
-			    duration_format(s->retry_max_backoff_ms, b, sizeof(b)));
+		            duration_format(s->retry_backoff_ms, a, sizeof(a)),
+		            duration_format(s->retry_max_backoff_ms, b, sizeof(b)));
 	}
 	return rc;
 }
 
-static int parse_schedule(const json_t *root, struct job_spec *s, struct error_info *e)
+static int parse_schedule(json_t *root, struct job_spec *s, struct error_info *e)
 {
 	struct error_info ce;
 	const json_t *m;
@@ -791,8 +801,8 @@ static int parse_schedule(const json_t *root, struct job_spec *s, struct error_i
 	m = member(root, "schedule");
 	if (m == NULL)
 		return fail(e, "schedule",
-			    "is required (a cron expression, @every <duration>, @at <instant> or "
-			    "@manual)");
+		            "is required (a cron expression, @every <duration>, @at <instant> or "
+		            "@manual)");
 	rc = want_nonempty_string(m, "schedule", CRON_TEXT_MAX, &str, e);
 	if (rc == 0)
 		rc = dup_str(&s->schedule, str, e);
@@ -806,7 +816,7 @@ static int parse_schedule(const json_t *root, struct job_spec *s, struct error_i
 		struct quoted q;
 
 		return fail(e, "schedule", "%s is not a valid schedule: %s", quote(&q, str),
-			    ce.message);
+		            ce.message);
 	}
 
 	str = "UTC";
@@ -910,7 +920,7 @@ static int parse_fields(json_t *root, struct job_spec *s, struct error_info *e)
 		rc = want_nonempty_string(m, "cwd", CWD_MAX, &str, e);
 		if (rc == 0 && str[0] != '/')
 			return fail(e, "cwd", "%s is not an absolute path (it must start with '/')",
-				    quote(&q, str));
+			            quote(&q, str));
 		if (rc == 0)
 			rc = dup_str(&s->cwd, str, e);
 	}
@@ -920,7 +930,7 @@ static int parse_fields(json_t *root, struct job_spec *s, struct error_info *e)
 		rc = parse_shards(m, s, e);
 	if (rc == 0 && (m = member(root, "concurrency")) != NULL) {
 		rc = want_enum(m, "concurrency", concurrency_names, COUNT(concurrency_names), &idx,
-			       e);
+		               e);
 		s->concurrency = (enum job_concurrency)idx;
 	}
 	if (rc == 0 && (m = member(root, "misfire")) != NULL)
@@ -940,8 +950,8 @@ static int parse_fields(json_t *root, struct job_spec *s, struct error_info *e)
 
 			if (strcmp(s->on_success[i], s->name) == 0)
 				return fail(e, path_index(&p, "on_success", i),
-					    "%s is this job itself; a job cannot chain to itself",
-					    quote(&q, s->name));
+				            "%s is this job itself; a job cannot chain to itself",
+				            quote(&q, s->name));
 		}
 	}
 	if (rc == 0 && (m = member(root, "paused")) != NULL)
@@ -1012,8 +1022,8 @@ int job_spec_parse(const char *json, size_t len, struct job_spec **out, struct e
 		return error_set(e, CLOVER_EINVAL, NULL, "no job spec given");
 	if (len > JOB_SPEC_MAX_BYTES)
 		return error_set(e, CLOVER_ETOOBIG, NULL,
-				 "the job spec is %zu bytes long; the limit is %d bytes (256 KiB)",
-				 len, JOB_SPEC_MAX_BYTES);
+		                 "the job spec is %zu bytes long; the limit is %d bytes (256 KiB)",
+		                 len, JOB_SPEC_MAX_BYTES);
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	/* jansson leaves the error text empty when its first allocation fails */
 	if (root == NULL &&
@@ -1021,8 +1031,8 @@ int job_spec_parse(const char *json, size_t len, struct job_spec **out, struct e
 		return oom(e);
 	if (root == NULL)
 		return error_set(e, CLOVER_EPARSE, NULL,
-				 "the job spec is not valid JSON: %s (line %d, column %d)", jerr.text,
-				 jerr.line, jerr.column);
+		                 "the job spec is not valid JSON: %s (line %d, column %d)",
+		                 jerr.text, jerr.line, jerr.column);
 	rc = spec_from_json(root, out, e);
 	json_decref(root);
 	return rc;

@@ -15,16 +15,14 @@
 #include <string.h>
 
 static const char *const state_names[RUN_STATE_COUNT] = {
-	[RUN_PENDING] = "pending",     [RUN_RUNNING] = "running",
-	[RUN_SUCCEEDED] = "succeeded", [RUN_FAILED] = "failed",
-	[RUN_TIMED_OUT] = "timed_out", [RUN_CANCELLED] = "cancelled",
-	[RUN_SKIPPED] = "skipped",     [RUN_LOST] = "lost",
+    [RUN_PENDING] = "pending", [RUN_RUNNING] = "running",     [RUN_SUCCEEDED] = "succeeded",
+    [RUN_FAILED] = "failed",   [RUN_TIMED_OUT] = "timed_out", [RUN_CANCELLED] = "cancelled",
+    [RUN_SKIPPED] = "skipped", [RUN_LOST] = "lost",
 };
 
 static const char *const trigger_names[RUN_TRIGGER_COUNT] = {
-	[RUN_TRIG_SCHEDULE] = "schedule", [RUN_TRIG_MANUAL] = "manual",
-	[RUN_TRIG_RETRY] = "retry",       [RUN_TRIG_MISFIRE] = "misfire",
-	[RUN_TRIG_CHAIN] = "chain",
+    [RUN_TRIG_SCHEDULE] = "schedule", [RUN_TRIG_MANUAL] = "manual", [RUN_TRIG_RETRY] = "retry",
+    [RUN_TRIG_MISFIRE] = "misfire",   [RUN_TRIG_CHAIN] = "chain",
 };
 
 /*
@@ -140,7 +138,7 @@ int run_rec_copy(struct run_rec *dst, const struct run_rec *src)
 			for (int i = 0; i < src->nshards; i++) {
 				dst->shards[i] = src->shards[i];
 				dst->shards[i].executor =
-					dup_or_null(src->shards[i].executor, &oom);
+				    dup_or_null(src->shards[i].executor, &oom);
 				dst->shards[i].message = dup_or_null(src->shards[i].message, &oom);
 			}
 		}

@@ -77,7 +77,7 @@ static void check_err(const char *json, size_t len, int code, const char *field,
 
 	if (rc != code)
 		fail_msg("got %s (%s), want %s\nspec: %.300s", clover_errname(rc), e.message,
-			 clover_errname(code), json);
+		         clover_errname(code), json);
 	assert_null(s);
 	assert_int_equal(e.code, code);
 	if (field != NULL && strcmp(e.field, field) != 0)
@@ -101,8 +101,8 @@ static char *with(const char *extra)
 	char buf[1024];
 
 	snprintf(buf, sizeof(buf),
-		 "{'name':'job.a','schedule':'@manual','run':{'shell':'true'}%s%s}",
-		 extra[0] ? "," : "", extra);
+	         "{'name':'job.a','schedule':'@manual','run':{'shell':'true'}%s%s}",
+	         extra[0] ? "," : "", extra);
 	return q(buf);
 }
 
@@ -255,21 +255,22 @@ static void test_minimal_spec_gets_every_default(void **state)
 	assert_int_equal(s->non_success, 0);
 	assert_false(s->paused);
 	assert_int_equal(s->refs, 1);
-	assert_string_equal(s->json, "{\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"true\"}}");
+	assert_string_equal(
+	    s->json, "{\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"true\"}}");
 	job_spec_unref(s);
 }
 
 static const char issue_example[] =
-	"{'name': 'report.daily', 'description': 'Daily sales report.',"
-	" 'schedule': '0 30 2 * * ?', 'timezone': 'Asia/Shanghai',"
-	" 'run': {'shell': 'build-report --out /srv/out'},"
-	" 'env': {'REPORT_DIR': '/srv/out', 'LANG': 'C.UTF-8'}, 'cwd': '/srv',"
-	" 'target': {'labels': {'zone': 'east', 'disk': 'ssd'}, 'route': 'least_recent'},"
-	" 'shards': {'count': 3, 'params': ['a','b','c'], 'strategy': 'odevity'},"
-	" 'concurrency': 'serial', 'misfire': {'policy': 'fire_all', 'threshold': '2m'},"
-	" 'timeout': '10m', 'retry': {'max': 3, 'backoff': '15s', 'max_backoff': '4m'},"
-	" 'failover': false, 'contacts': ['ops', 'dba'], 'on_success': ['report.publish'],"
-	" 'paused': true}";
+    "{'name': 'report.daily', 'description': 'Daily sales report.',"
+    " 'schedule': '0 30 2 * * ?', 'timezone': 'Asia/Shanghai',"
+    " 'run': {'shell': 'build-report --out /srv/out'},"
+    " 'env': {'REPORT_DIR': '/srv/out', 'LANG': 'C.UTF-8'}, 'cwd': '/srv',"
+    " 'target': {'labels': {'zone': 'east', 'disk': 'ssd'}, 'route': 'least_recent'},"
+    " 'shards': {'count': 3, 'params': ['a','b','c'], 'strategy': 'odevity'},"
+    " 'concurrency': 'serial', 'misfire': {'policy': 'fire_all', 'threshold': '2m'},"
+    " 'timeout': '10m', 'retry': {'max': 3, 'backoff': '15s', 'max_backoff': '4m'},"
+    " 'failover': false, 'contacts': ['ops', 'dba'], 'on_success': ['report.publish'],"
+    " 'paused': true}";
 
 static void test_every_field_is_parsed(void **state)
 {
@@ -325,7 +326,8 @@ static void test_http_run(void **state)
 	struct job_spec *s;
 
 	(void)state;
-	s = ok("{'name':'ping','schedule':'@every 30s','run':{'http':{'url':'https://x.example/h'}}}");
+	s = ok(
+	    "{'name':'ping','schedule':'@every 30s','run':{'http':{'url':'https://x.example/h'}}}");
 	assert_int_equal(s->run_kind, JOB_RUN_HTTP);
 	assert_string_equal(s->http.method, "GET");
 	assert_string_equal(s->http.url, "https://x.example/h");
@@ -360,9 +362,9 @@ static void test_http_run(void **state)
 		char extra[256];
 
 		snprintf(extra, sizeof(extra),
-			 "{'name':'m','schedule':'@manual','run':{'http':{'method':'%s','url':"
-			 "'http://h'}}}",
-			 methods[i]);
+		         "{'name':'m','schedule':'@manual','run':{'http':{'method':'%s','url':"
+		         "'http://h'}}}",
+		         methods[i]);
 		s = ok(extra);
 		assert_string_equal(s->http.method, methods[i]);
 		job_spec_unref(s);
@@ -380,7 +382,8 @@ static void test_handler_run(void **state)
 	assert_null(s->handler_params);
 	job_spec_unref(s);
 
-	s = ok("{'name':'h','schedule':'@manual','run':{'handler':'h-1_x','params':'{\\'a\\':1}'}}");
+	s = ok(
+	    "{'name':'h','schedule':'@manual','run':{'handler':'h-1_x','params':'{\\'a\\':1}'}}");
 	assert_string_equal(s->handler, "h-1_x");
 	assert_string_equal(s->handler_params, "{\"a\":1}");
 	job_spec_unref(s);
@@ -388,9 +391,9 @@ static void test_handler_run(void **state)
 
 static void test_every_enum_value(void **state)
 {
-	static const char *const routes[] = {"round_robin",	"random",     "first",
-					     "last",		"consistent_hash", "least_busy",
-					     "least_recent", "broadcast"};
+	static const char *const routes[] = {"round_robin",  "random",          "first",
+	                                     "last",         "consistent_hash", "least_busy",
+	                                     "least_recent", "broadcast"};
 	static const char *const strategies[] = {"average", "odevity", "rotate"};
 	static const char *const conc[] = {"forbid", "allow", "replace", "serial"};
 	static const char *const misfire[] = {"fire_once", "skip", "fire_all"};
@@ -428,7 +431,7 @@ static void test_every_enum_value(void **state)
 		job_spec_unref(s);
 	}
 	assert_string_equal(job_route_name((enum job_route)99), "unknown");
-	assert_string_equal(job_shard_strategy_name((enum job_shard_strategy)-1), "unknown");
+	assert_string_equal(job_shard_strategy_name((enum job_shard_strategy)(-1)), "unknown");
 	assert_string_equal(job_concurrency_name((enum job_concurrency)4), "unknown");
 	assert_string_equal(job_misfire_name((enum job_misfire)3), "unknown");
 	assert_string_equal(job_run_kind_name(JOB_RUN_SHELL), "shell");
@@ -440,8 +443,13 @@ static void test_every_enum_value(void **state)
 static void test_schedules_of_every_kind(void **state)
 {
 	static const char *const schedules[] = {
-		"0 30 2 * * ?", "*/5 * * * *", "@every 30s", "@at 2026-12-01T00:00:00Z",
-		"@manual",      "@daily",      "0 15 10 ? * MON-FRI 2026",
+	    "0 30 2 * * ?",
+	    "*/5 * * * *",
+	    "@every 30s",
+	    "@at 2026-12-01T00:00:00Z",
+	    "@manual",
+	    "@daily",
+	    "0 15 10 ? * MON-FRI 2026",
 	};
 	char extra[160];
 
@@ -450,7 +458,7 @@ static void test_schedules_of_every_kind(void **state)
 		struct job_spec *s;
 
 		snprintf(extra, sizeof(extra),
-			 "{'name':'s','schedule':'%s','run':{'shell':'true'}}", schedules[i]);
+		         "{'name':'s','schedule':'%s','run':{'shell':'true'}}", schedules[i]);
 		s = ok(extra);
 		assert_string_equal(s->schedule, schedules[i]);
 		assert_non_null(s->cron);
@@ -464,7 +472,7 @@ static void test_durations(void **state)
 
 	(void)state;
 	s = ok_with("'timeout':'0','misfire':{'threshold':'1s'},"
-		    "'retry':{'backoff':'0','max_backoff':'0'}");
+	            "'retry':{'backoff':'0','max_backoff':'0'}");
 	assert_int_equal(s->timeout_ms, 0);
 	assert_int_equal(s->misfire_threshold_ms, 1000);
 	assert_int_equal(s->retry_backoff_ms, 0);
@@ -472,7 +480,7 @@ static void test_durations(void **state)
 	job_spec_unref(s);
 
 	s = ok_with("'timeout':'1h30m','misfire':{'threshold':'2d'},"
-		    "'retry':{'max':100,'backoff':'5m','max_backoff':'5m'}");
+	            "'retry':{'max':100,'backoff':'5m','max_backoff':'5m'}");
 	assert_int_equal(s->timeout_ms, 5400000);
 	assert_int_equal(s->misfire_threshold_ms, 2 * 86400000LL);
 	assert_int_equal(s->retry_max, 100);
@@ -491,9 +499,9 @@ static void test_durations(void **state)
 	job_spec_unref(s);
 
 	bad_with("'misfire':{'threshold':'999ms'}", "misfire.threshold",
-		 "misfire.threshold: '999ms' is too short; the minimum is 1s");
+	         "misfire.threshold: '999ms' is too short; the minimum is 1s");
 	bad_with("'retry':{'backoff':'5m1ms'}", "retry.backoff",
-		 "'5m1ms' is longer than retry.max_backoff '5m'");
+	         "'5m1ms' is longer than retry.max_backoff '5m'");
 	bad_with("'timeout':''", "timeout", "timeout: empty duration");
 }
 
@@ -503,10 +511,10 @@ static void test_null_means_absent(void **state)
 
 	(void)state;
 	s = ok_with("'description':null,'timezone':null,'env':null,'cwd':null,"
-		    "'target':{'labels':null,'route':null},'shards':{'count':null,'params':null,"
-		    "'strategy':null},'concurrency':null,'misfire':null,'timeout':null,"
-		    "'retry':{'max':null,'backoff':null,'max_backoff':null},'failover':null,"
-		    "'contacts':null,'on_success':null,'paused':null");
+	            "'target':{'labels':null,'route':null},'shards':{'count':null,'params':null,"
+	            "'strategy':null},'concurrency':null,'misfire':null,'timeout':null,"
+	            "'retry':{'max':null,'backoff':null,'max_backoff':null},'failover':null,"
+	            "'contacts':null,'on_success':null,'paused':null");
 	assert_null(s->description);
 	assert_string_equal(s->timezone, "UTC");
 	assert_int_equal(s->shard_count, 1);
@@ -558,7 +566,7 @@ static void test_env_and_cwd(void **state)
 
 	(void)state;
 	s = ok_with("'env':{'_':'1','a':'','Path_2':'x=y','CLOVERX':'ok','clover_low':'ok'},"
-		    "'cwd':'/'");
+	            "'cwd':'/'");
 	assert_int_equal(s->nenv, 5);
 	assert_string_equal(s->env[0].key, "_");
 	assert_string_equal(s->env[1].val, "");
@@ -593,7 +601,7 @@ static char *build(const char *fmt, ...)
 	va_end(ap);
 	buf_init(&b, 64 * 1024 * 1024);
 	assert_int_equal(buf_printf(&b, "{\"name\":\"job.a\",\"schedule\":\"@manual\",%s}", body),
-			 0);
+	                 0);
 	free(body);
 	return buf_steal(&b);
 }
@@ -623,7 +631,7 @@ static void expect_bad(char *json, int code, const char *field, const char *frag
 static void test_limit_total_size(void **state)
 {
 	const char *head = "{\"name\":\"job.a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"x\"},"
-			   "\"env\":{\"PAD\":\"";
+	                   "\"env\":{\"PAD\":\"";
 	const char *tail = "\"}}";
 	size_t pad = JOB_SPEC_MAX_BYTES - strlen(head) - strlen(tail);
 	char *p = repeat('p', pad + 1);
@@ -638,7 +646,7 @@ static void test_limit_total_size(void **state)
 	assert_int_equal(buf_printf(&b, "%s%s%s", head, p, tail), 0);
 	assert_int_equal(b.len, JOB_SPEC_MAX_BYTES + 1);
 	check_err(b.data, b.len, CLOVER_ETOOBIG, "",
-		  "the job spec is 262145 bytes long; the limit is 262144 bytes (256 KiB)");
+	          "the job spec is 262145 bytes long; the limit is 262144 bytes (256 KiB)");
 	buf_free(&b);
 	free(p);
 	/* the size is checked before the text is even looked at */
@@ -653,56 +661,56 @@ static void test_limit_strings(void **state)
 	s = repeat('d', 4096);
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"description\":\"%s\"", s));
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"description\":\"%sd\"", s), CLOVER_EINVAL,
-		   "description", "description: is 4097 bytes long; the limit is 4096 bytes");
+	           "description", "description: is 4097 bytes long; the limit is 4096 bytes");
 	free(s);
 
 	s = repeat('s', 64 * 1024);
 	expect_ok(build("\"run\":{\"shell\":\"%s\"}", s));
 	expect_bad(build("\"run\":{\"shell\":\"%ss\"}", s), CLOVER_EINVAL, "run.shell",
-		   "run.shell: is 65537 bytes long; the limit is 65536 bytes");
+	           "run.shell: is 65537 bytes long; the limit is 65536 bytes");
 	expect_ok(build("\"run\":{\"handler\":\"h\",\"params\":\"%s\"}", s));
 	expect_bad(build("\"run\":{\"handler\":\"h\",\"params\":\"%ss\"}", s), CLOVER_EINVAL,
-		   "run.params", "is 65537 bytes long");
+	           "run.params", "is 65537 bytes long");
 	expect_ok(build("\"run\":{\"http\":{\"url\":\"http://h\",\"body\":\"%s\"}}", s));
 	expect_bad(build("\"run\":{\"http\":{\"url\":\"http://h\",\"body\":\"%ss\"}}", s),
-		   CLOVER_EINVAL, "run.http.body", "is 65537 bytes long");
+	           CLOVER_EINVAL, "run.http.body", "is 65537 bytes long");
 	free(s);
 
 	s = repeat('u', 8192 - strlen("http://"));
 	expect_ok(build("\"run\":{\"http\":{\"url\":\"http://%s\"}}", s));
 	expect_bad(build("\"run\":{\"http\":{\"url\":\"http://%su\"}}", s), CLOVER_EINVAL,
-		   "run.http.url", "is 8193 bytes long; the limit is 8192 bytes");
+	           "run.http.url", "is 8193 bytes long; the limit is 8192 bytes");
 	free(s);
 
 	s = repeat('c', 4095);
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"cwd\":\"/%s\"", s));
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"cwd\":\"/%sc\"", s), CLOVER_EINVAL, "cwd",
-		   "is 4097 bytes long");
+	           "is 4097 bytes long");
 	free(s);
 
 	s = repeat('p', 4096);
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"shards\":{\"params\":[\"%s\"]}", s));
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"shards\":{\"params\":[\"%sp\"]}", s),
-		   CLOVER_EINVAL, "shards.params[0]", "is 4097 bytes long");
+	           CLOVER_EINVAL, "shards.params[0]", "is 4097 bytes long");
 	free(s);
 
 	s = repeat('A', 256);
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"env\":{\"%s\":\"v\"}", s));
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"env\":{\"%sA\":\"v\"}", s), CLOVER_EINVAL,
-		   NULL, "is not a valid environment variable name");
+	           NULL, "is not a valid environment variable name");
 	free(s);
 
 	s = repeat('h', 256);
 	expect_ok(build("\"run\":{\"http\":{\"url\":\"http://h\",\"headers\":{\"%s\":\"v\"}}}", s));
-	expect_bad(build("\"run\":{\"http\":{\"url\":\"http://h\",\"headers\":{\"%sh\":\"v\"}}}",
-			 s),
-		   CLOVER_EINVAL, NULL, "is not a valid HTTP header name");
+	expect_bad(
+	    build("\"run\":{\"http\":{\"url\":\"http://h\",\"headers\":{\"%sh\":\"v\"}}}", s),
+	    CLOVER_EINVAL, NULL, "is not a valid HTTP header name");
 	free(s);
 	s = repeat('v', 8192);
 	expect_ok(build("\"run\":{\"http\":{\"url\":\"http://h\",\"headers\":{\"X\":\"%s\"}}}", s));
-	expect_bad(build("\"run\":{\"http\":{\"url\":\"http://h\",\"headers\":{\"X\":\"%sv\"}}}",
-			 s),
-		   CLOVER_EINVAL, "run.http.headers.X", "the value is 8193 bytes long");
+	expect_bad(
+	    build("\"run\":{\"http\":{\"url\":\"http://h\",\"headers\":{\"X\":\"%sv\"}}}", s),
+	    CLOVER_EINVAL, "run.http.headers.X", "the value is 8193 bytes long");
 	free(s);
 }
 
@@ -743,28 +751,28 @@ static void test_limit_counts(void **state)
 	b = object_of(257, "E");
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"env\":%s", a));
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"env\":%s", b), CLOVER_EINVAL, "env",
-		   "env: has 257 entries; the limit is 256");
+	           "env: has 257 entries; the limit is 256");
 	free(a);
 	free(b);
 
 	a = object_of(64, "l");
 	b = object_of(65, "l");
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"target\":{\"labels\":%s}", a));
-	expect_bad(build("\"run\":{\"shell\":\"x\"},\"target\":{\"labels\":%s}", b),
-		   CLOVER_EINVAL, "target.labels", "has 65 entries; the limit is 64");
+	expect_bad(build("\"run\":{\"shell\":\"x\"},\"target\":{\"labels\":%s}", b), CLOVER_EINVAL,
+	           "target.labels", "has 65 entries; the limit is 64");
 	expect_ok(build("\"run\":{\"http\":{\"url\":\"http://h\",\"headers\":%s}}", a));
 	expect_bad(build("\"run\":{\"http\":{\"url\":\"http://h\",\"headers\":%s}}", b),
-		   CLOVER_EINVAL, "run.http.headers", "has 65 entries; the limit is 64");
+	           CLOVER_EINVAL, "run.http.headers", "has 65 entries; the limit is 64");
 	free(a);
 	free(b);
 
 	a = array_of(64, "\"n%zu\"");
 	b = array_of(65, "\"n%zu\"");
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"contacts\":%s,\"on_success\":%s", a, a));
-	expect_bad(build("\"run\":{\"shell\":\"x\"},\"contacts\":%s", b), CLOVER_EINVAL,
-		   "contacts", "contacts: has 65 entries; the limit is 64");
+	expect_bad(build("\"run\":{\"shell\":\"x\"},\"contacts\":%s", b), CLOVER_EINVAL, "contacts",
+	           "contacts: has 65 entries; the limit is 64");
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"on_success\":%s", b), CLOVER_EINVAL,
-		   "on_success", "has 65 entries");
+	           "on_success", "has 65 entries");
 	free(a);
 	free(b);
 
@@ -772,10 +780,9 @@ static void test_limit_counts(void **state)
 	b = array_of(65, "2%02zu");
 	expect_ok(build("\"run\":{\"http\":{\"url\":\"http://h\",\"expect\":%s}}", a));
 	expect_bad(build("\"run\":{\"http\":{\"url\":\"http://h\",\"expect\":%s}}", b),
-		   CLOVER_EINVAL, "run.http.expect", "has 65 entries; the limit is 64");
+	           CLOVER_EINVAL, "run.http.expect", "has 65 entries; the limit is 64");
 	free(a);
 	free(b);
-
 }
 
 static void test_limit_shards(void **state)
@@ -795,7 +802,7 @@ static void test_limit_shards(void **state)
 	job_spec_unref(s);
 	free(json);
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"shards\":{\"count\":1024,\"params\":%s}", b),
-		   CLOVER_EINVAL, "shards.params", "has 1025 entries; the limit is 1024");
+	           CLOVER_EINVAL, "shards.params", "has 1025 entries; the limit is 1024");
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"shards\":{\"count\":1}"));
 	free(a);
 	free(b);
@@ -808,10 +815,10 @@ static void test_limit_labels(void **state)
 	(void)state;
 	expect_ok(build("\"run\":{\"shell\":\"x\"},\"target\":{\"labels\":{\"%s\":\"%s\"}}", k, v));
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"target\":{\"labels\":{\"%sk\":\"v\"}}", k),
-		   CLOVER_EINVAL, NULL, "is 257 bytes long; the limit is 256 bytes");
+	           CLOVER_EINVAL, NULL, "is 257 bytes long; the limit is 256 bytes");
 	expect_bad(build("\"run\":{\"shell\":\"x\"},\"target\":{\"labels\":{\"k\":\"%sv\"}}", v),
-		   CLOVER_EINVAL, "target.labels.k",
-		   "the label value is 257 bytes long; the limit is 256 bytes");
+	           CLOVER_EINVAL, "target.labels.k",
+	           "the label value is 257 bytes long; the limit is 256 bytes");
 	free(k);
 	free(v);
 }
@@ -832,7 +839,7 @@ static void test_bounds_of_numbers(void **state)
 	bad_with("'retry':{'max':1.0}", "retry.max", "retry.max: must be an integer");
 	bad_with("'retry':{'max':true}", "retry.max", "must be an integer, not a boolean");
 	bad_with("'shards':{'count':-9223372036854775808}", "shards.count",
-		 "-9223372036854775808 is out of range 1-1024");
+	         "-9223372036854775808 is out of range 1-1024");
 }
 
 /* ---- messages -------------------------------------------------------- */
@@ -858,9 +865,25 @@ static void test_messages_quote_values_safely(void **state)
 	assert_int_not_equal(job_spec_parse(json, strlen(json), &s, &e), 0);
 	assert_non_null(strstr(e.message, "x...'"));
 	free(json);
+	/* escapes grow the text: it is still cut, and marked as cut */
+	{
+		struct buf b;
+
+		buf_init(&b, 4096);
+		assert_int_equal(buf_appends(&b, "'cwd':'"), 0);
+		for (int i = 0; i < 50; i++)
+			assert_int_equal(buf_appends(&b, "\\u0001"), 0);
+		assert_int_equal(buf_appends(&b, "'"), 0);
+		json = with(b.data);
+		buf_free(&b);
+		assert_int_not_equal(job_spec_parse(json, strlen(json), &s, &e), 0);
+		assert_non_null(strstr(e.message, "cwd: '\\x01\\x01"));
+		assert_non_null(strstr(e.message, "\\x01...' is not an absolute path"));
+		free(json);
+	}
 	/* the unknown-field message lists what is allowed */
 	bad_with("'retry':{'maxx':1}", "retry.maxx",
-		 "retry.maxx: unknown field (the fields here are: max, backoff, max_backoff)");
+	         "retry.maxx: unknown field (the fields here are: max, backoff, max_backoff)");
 	bad_with("'colour':'red'", "colour", "colour: unknown field (the fields here are: name, ");
 	free(name);
 }
@@ -868,8 +891,7 @@ static void test_messages_quote_values_safely(void **state)
 static void test_malformed_json(void **state)
 {
 	(void)state;
-	bad("{'name': 'a',\n 'schedule': }", CLOVER_EPARSE, "",
-	    "the job spec is not valid JSON: ");
+	bad("{'name': 'a',\n 'schedule': }", CLOVER_EPARSE, "", "the job spec is not valid JSON: ");
 	bad("{'name': 'a',\n 'schedule': }", CLOVER_EPARSE, "", "(line 2, column 14)");
 	check_err("", 0, CLOVER_EPARSE, "", "line 1, column 0");
 	/* the length is honoured: the text need not be NUL-terminated */
@@ -882,7 +904,8 @@ static void test_malformed_json(void **state)
 
 static void test_bad_arguments(void **state)
 {
-	static const char good[] = "{\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"x\"}}";
+	static const char good[] =
+	    "{\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"x\"}}";
 	struct error_info e;
 	struct job_spec *s = (struct job_spec *)&e;
 
@@ -909,15 +932,15 @@ static void test_bad_arguments(void **state)
 static void test_json_text_is_kept(void **state)
 {
 	const char *in = "{ \"paused\" : false, \"run\": {\"shell\": \"a\\/b \\u00e9\"},\n"
-			 "  \"status\": {\"next\": 1}, \"name\": \"z\", \"schedule\": \"@manual\","
-			 " \"retry\": {\"max_backoff\": \"1h\", \"max\": 2} }";
+	                 "  \"status\": {\"next\": 1}, \"name\": \"z\", \"schedule\": \"@manual\","
+	                 " \"retry\": {\"max_backoff\": \"1h\", \"max\": 2} }";
 	struct job_spec *s = parse_text(in, strlen(in)), *again;
 
 	(void)state;
 	/* compact, in the order written, without status, defaults not filled in */
 	assert_string_equal(s->json, "{\"paused\":false,\"run\":{\"shell\":\"a/b \xc3\xa9\"},"
-				     "\"name\":\"z\",\"schedule\":\"@manual\",\"retry\":"
-				     "{\"max_backoff\":\"1h\",\"max\":2}}");
+	                             "\"name\":\"z\",\"schedule\":\"@manual\",\"retry\":"
+	                             "{\"max_backoff\":\"1h\",\"max\":2}}");
 	again = parse_text(s->json, strlen(s->json));
 	assert_string_equal(again->json, s->json);
 	assert_int_equal(again->retry_max, 2);
@@ -1071,7 +1094,7 @@ static void test_paused_toggling(void **state)
 	assert_false(s->paused);
 	assert_null(strstr(s->json, "paused"));
 	assert_string_equal(p->json, "{\"name\":\"job.a\",\"schedule\":\"@manual\",\"run\":"
-				     "{\"shell\":\"true\"},\"timeout\":\"5s\",\"paused\":true}");
+	                             "{\"shell\":\"true\"},\"timeout\":\"5s\",\"paused\":true}");
 	assert_int_equal(p->timeout_ms, 5000);
 	assert_int_equal(p->refs, 1);
 	assert_int_equal(s->refs, 1);
@@ -1080,7 +1103,7 @@ static void test_paused_toggling(void **state)
 	u = job_spec_with_paused(p, false);
 	assert_false(u->paused);
 	assert_string_equal(u->json, "{\"name\":\"job.a\",\"schedule\":\"@manual\",\"run\":"
-				     "{\"shell\":\"true\"},\"timeout\":\"5s\",\"paused\":false}");
+	                             "{\"shell\":\"true\"},\"timeout\":\"5s\",\"paused\":false}");
 
 	/* absent -> false: stays absent */
 	uu = job_spec_with_paused(s, false);
@@ -1101,7 +1124,7 @@ static void test_paused_toggling(void **state)
 	s = ok("{'name':'m','paused':true,'schedule':'@manual','run':{'shell':'x'}}");
 	uu = job_spec_with_paused(s, false);
 	assert_string_equal(uu->json, "{\"name\":\"m\",\"paused\":false,\"schedule\":\"@manual\","
-				      "\"run\":{\"shell\":\"x\"}}");
+	                              "\"run\":{\"shell\":\"x\"}}");
 	job_spec_unref(uu);
 
 	/* the copy is complete: every field survives */
@@ -1131,7 +1154,7 @@ static void test_paused_near_the_size_limit(void **state)
 {
 	/* a spec at the size limit can still be paused, though its text grows */
 	const char *head = "{\"name\":\"job.a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"x\"},"
-			   "\"env\":{\"PAD\":\"";
+	                   "\"env\":{\"PAD\":\"";
 	const char *tail = "\"}}";
 	size_t pad = JOB_SPEC_MAX_BYTES - strlen(head) - strlen(tail);
 	char *p = repeat('p', pad);
@@ -1172,7 +1195,7 @@ static void test_refcount(void **state)
 }
 
 #define RACE_THREADS 4
-#define RACE_ROUNDS 20000
+#define RACE_ROUNDS  20000
 
 static void *race(void *arg)
 {
@@ -1269,11 +1292,11 @@ static void *jansson_malloc(size_t n)
 static void test_every_allocation_failure_is_clean(void **state)
 {
 	static const char *const specs[] = {
-		issue_example,
-		"{'name':'h','schedule':'*/5 * * * *','run':{'http':{'method':'POST','url':"
-		"'http://h/x','headers':{'A':'1','B':'2'},'body':'b','expect':[200,201]}},"
-		"'status':{'x':1}}",
-		"{'name':'h','schedule':'@every 1m','run':{'handler':'h','params':'p'}}",
+	    issue_example,
+	    "{'name':'h','schedule':'*/5 * * * *','run':{'http':{'method':'POST','url':"
+	    "'http://h/x','headers':{'A':'1','B':'2'},'body':'b','expect':[200,201]}},"
+	    "'status':{'x':1}}",
+	    "{'name':'h','schedule':'@every 1m','run':{'handler':'h','params':'p'}}",
 	};
 	long failures = 0;
 
@@ -1308,7 +1331,7 @@ static void test_every_allocation_failure_is_clean(void **state)
 				rc = CLOVER_ENOMEM;
 			if (rc != CLOVER_ENOMEM)
 				fail_msg("allocation %ld failed: got %s (%s), want ENOMEM", n,
-					 clover_errname(rc), e.message);
+				         clover_errname(rc), e.message);
 			assert_null(s);
 		}
 		for (long n = 0;; n++) {
@@ -1345,33 +1368,33 @@ static int teardown_all(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_spec_gets_every_default),
-		cmocka_unit_test(test_every_field_is_parsed),
-		cmocka_unit_test(test_http_run),
-		cmocka_unit_test(test_handler_run),
-		cmocka_unit_test(test_every_enum_value),
-		cmocka_unit_test(test_schedules_of_every_kind),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_null_means_absent),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_env_and_cwd),
-		cmocka_unit_test(test_limit_total_size),
-		cmocka_unit_test(test_limit_strings),
-		cmocka_unit_test(test_limit_counts),
-		cmocka_unit_test(test_limit_shards),
-		cmocka_unit_test(test_limit_labels),
-		cmocka_unit_test(test_bounds_of_numbers),
-		cmocka_unit_test(test_messages_quote_values_safely),
-		cmocka_unit_test(test_malformed_json),
-		cmocka_unit_test(test_bad_arguments),
-		cmocka_unit_test(test_json_text_is_kept),
-		cmocka_unit_test(test_valid_data_files),
-		cmocka_unit_test(test_invalid_data_files),
-		cmocka_unit_test(test_paused_toggling),
-		cmocka_unit_test(test_paused_near_the_size_limit),
-		cmocka_unit_test(test_refcount),
-		cmocka_unit_test(test_refcount_across_threads),
-		cmocka_unit_test(test_every_allocation_failure_is_clean),
+	    cmocka_unit_test(test_minimal_spec_gets_every_default),
+	    cmocka_unit_test(test_every_field_is_parsed),
+	    cmocka_unit_test(test_http_run),
+	    cmocka_unit_test(test_handler_run),
+	    cmocka_unit_test(test_every_enum_value),
+	    cmocka_unit_test(test_schedules_of_every_kind),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_null_means_absent),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_env_and_cwd),
+	    cmocka_unit_test(test_limit_total_size),
+	    cmocka_unit_test(test_limit_strings),
+	    cmocka_unit_test(test_limit_counts),
+	    cmocka_unit_test(test_limit_shards),
+	    cmocka_unit_test(test_limit_labels),
+	    cmocka_unit_test(test_bounds_of_numbers),
+	    cmocka_unit_test(test_messages_quote_values_safely),
+	    cmocka_unit_test(test_malformed_json),
+	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_json_text_is_kept),
+	    cmocka_unit_test(test_valid_data_files),
+	    cmocka_unit_test(test_invalid_data_files),
+	    cmocka_unit_test(test_paused_toggling),
+	    cmocka_unit_test(test_paused_near_the_size_limit),
+	    cmocka_unit_test(test_refcount),
+	    cmocka_unit_test(test_refcount_across_threads),
+	    cmocka_unit_test(test_every_allocation_failure_is_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown_all);

@@ -20,8 +20,8 @@
 static void test_state_names_round_trip(void **state)
 {
 	static const char *const names[RUN_STATE_COUNT] = {
-		"pending", "running", "succeeded", "failed",
-		"timed_out", "cancelled", "skipped", "lost",
+	    "pending",   "running",   "succeeded", "failed",
+	    "timed_out", "cancelled", "skipped",   "lost",
 	};
 
 	(void)state;
@@ -49,13 +49,13 @@ static void test_state_parse_rejects_unknown(void **state)
 	assert_int_equal(run_state_parse(NULL, &s), CLOVER_EINVAL);
 	assert_int_equal(s, RUN_RUNNING); /* untouched on error */
 	assert_string_equal(run_state_name((enum run_state)RUN_STATE_COUNT), "unknown");
-	assert_string_equal(run_state_name((enum run_state)-1), "unknown");
+	assert_string_equal(run_state_name((enum run_state)(-1)), "unknown");
 }
 
 static void test_trigger_names_round_trip(void **state)
 {
 	static const char *const names[RUN_TRIGGER_COUNT] = {
-		"schedule", "manual", "retry", "misfire", "chain",
+	    "schedule", "manual", "retry", "misfire", "chain",
 	};
 
 	(void)state;
@@ -79,7 +79,7 @@ static void test_trigger_parse_rejects_unknown(void **state)
 	assert_int_equal(run_trigger_parse(NULL, &t), CLOVER_EINVAL);
 	assert_int_equal(t, RUN_TRIG_RETRY);
 	assert_string_equal(run_trigger_name((enum run_trigger)RUN_TRIGGER_COUNT), "unknown");
-	assert_string_equal(run_trigger_name((enum run_trigger)-3), "unknown");
+	assert_string_equal(run_trigger_name((enum run_trigger)(-3)), "unknown");
 }
 
 static void test_final_states(void **state)
@@ -229,14 +229,14 @@ static void test_clear_zeroes_and_is_idempotent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_state_names_round_trip),
-		cmocka_unit_test(test_state_parse_rejects_unknown),
-		cmocka_unit_test(test_trigger_names_round_trip),
-		cmocka_unit_test(test_trigger_parse_rejects_unknown),
-		cmocka_unit_test(test_final_states),
-		cmocka_unit_test(test_copy_is_deep_and_equal),
-		cmocka_unit_test(test_copy_of_sparse_record),
-		cmocka_unit_test(test_clear_zeroes_and_is_idempotent),
+	    cmocka_unit_test(test_state_names_round_trip),
+	    cmocka_unit_test(test_state_parse_rejects_unknown),
+	    cmocka_unit_test(test_trigger_names_round_trip),
+	    cmocka_unit_test(test_trigger_parse_rejects_unknown),
+	    cmocka_unit_test(test_final_states),
+	    cmocka_unit_test(test_copy_is_deep_and_equal),
+	    cmocka_unit_test(test_copy_of_sparse_record),
+	    cmocka_unit_test(test_clear_zeroes_and_is_idempotent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
