@@ -7,8 +7,16 @@
  * worker threads: the receiver must hand events to its own thread (the daemon
  * posts them to the engine's queue).
  *
+ * Events of one attempt come in order from one thread: STARTED, then LOG and
+ * PROGRESS, then exactly one FINISHED per accepted request. The exception is
+ * a request that never started (killed while queued, or still queued at
+ * exec_pool_free()): its FINISHED alone is delivered on the thread calling
+ * exec_kill() / exec_pool_free(), before that call returns. Pointers in an
+ * event are valid only during the callback. The callback must not call
+ * exec_pool_free().
+ *
  * Timeouts and kills stop the whole process group: SIGTERM, then SIGKILL after
- * the grace period.
+ * the grace period. See docs/executor.md.
  */
 #ifndef CLOVER_EXEC_EXEC_H
 #define CLOVER_EXEC_EXEC_H
