@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "daemon/daemon.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,8 +36,35 @@ static void usage(FILE *f)
 	fprintf(f, "\nRun 'clover <command> --help' for a command's options.\n");
 }
 
+/*
+ * Global options may come before the command word (`clover --data D runs`):
+ * every command accepts them anywhere, so the command word is moved to the
+ * front. Options that take a value are skipped with their value.
+ */
+static void hoist_command(int argc, char **argv)
+{
+	static const char *const with_value[] = {"--server", "--token", "--data", "-o", NULL};
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--help") != 0 &&
+	       strcmp(argv[i], "-h") != 0 && strcmp(argv[i], "--version") != 0) {
+		bool takes = false;
+
+		for (int k = 0; with_value[k]; k++)
+			takes |= strcmp(argv[i], with_value[k]) == 0;
+		i += takes ? 2 : 1;
+	}
+	if (i > 1 && i < argc) {
+		char *cmd = argv[i];
+
+		memmove(&argv[2], &argv[1], (size_t)(i - 1) * sizeof(*argv));
+		argv[1] = cmd;
+	}
+}
+
 int main(int argc, char **argv)
 {
+	hoist_command(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
