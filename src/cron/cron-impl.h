@@ -22,6 +22,8 @@ enum cron_day_mode {
 };
 
 #define CRON_YEARS (CRON_YEAR_MAX - CRON_YEAR_MIN + 1)
+/* All 14 kinds of year: common or leap, starting on any weekday. */
+#define CRON_ALL_YEAR_TYPES 0x3fff
 
 struct cron_expr {
 	uint64_t sec, min; /* bits 0-59 */
@@ -43,6 +45,7 @@ struct cron_expr {
 	bool hour_fixed;   /* exactly one hour */
 	bool all_years;    /* no year restriction */
 	bool never;        /* no month ever has a matching day */
+	uint16_t year_types; /* bit (leap * 7 + weekday of Jan 1): years with a matching day */
 	int64_t every_ms;  /* CRON_KIND_EVERY */
 	int64_t at_ms;     /* CRON_KIND_AT */
 };

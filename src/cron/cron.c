@@ -422,22 +422,31 @@ static uint32_t month_days(const struct cron_expr *c, int dim, int wd1)
 	return c->day_mode == CRON_DAY_DOW ? wm : dm | wm;
 }
 
-/* True when some month of the month field can have a matching day. */
-static bool can_match(const struct cron_expr *c)
+/*
+ * The kinds of year (leap or not, weekday of January 1) in which some month
+ * of the month field has a matching day. The search skips other years with
+ * one test, which keeps rare dates (a fifth Monday in February) cheap.
+ */
+static uint16_t year_types(const struct cron_expr *c)
 {
-	static const int dims[] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int dims[] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int before[] = {0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+	uint16_t types = 0;
 
-	for (int m = 1; m <= 12; m++) {
-		if (!(c->mon & (1u << m)))
-			continue;
-		for (int dim = m == 2 ? 28 : dims[m]; dim <= dims[m]; dim++) {
-			for (int wd1 = 0; wd1 < 7; wd1++) {
-				if (month_days(c, dim, wd1) != 0)
-					return true;
+	for (int leap = 0; leap < 2; leap++) {
+		for (int wd = 0; wd < 7; wd++) {
+			for (int m = 1; m <= 12; m++) {
+				int dim = dims[m] + (leap && m == 2);
+				int wd1 = (wd + before[m] + (leap && m > 2)) % 7;
+
+				if ((c->mon & (1u << m)) && month_days(c, dim, wd1) != 0) {
+					types |= (uint16_t)(1u << (leap * 7 + wd));
+					break;
+				}
 			}
 		}
 	}
-	return false;
+	return types;
 }
 
 static int parse_fields(struct cron_expr *c, char *text, struct error_info *e)
@@ -534,7 +543,8 @@ static int parse_fields(struct cron_expr *c, char *text, struct error_info *e)
 			c->day_mode = CRON_DAY_OR;
 	}
 	c->hour_fixed = __builtin_popcount(c->hour) == 1;
-	c->never = !can_match(c);
+	c->year_types = year_types(c);
+	c->never = c->year_types == 0;
 	return 0;
 }
 
@@ -729,6 +739,13 @@ static inline int prev_bit(uint64_t m, int from)
 	return m ? 63 - __builtin_clzll(m) : -1;
 }
 
+/* The kind of year y, as a bit of cron_expr.year_types. */
+static uint16_t year_type(int64_t y)
+{
+	return (uint16_t)(1u << ((time_is_leap(y) ? 7 : 0) +
+				 time_weekday(time_days_from_civil(y, 1, 1))));
+}
+
 /* The first year >= y of the year field, or -1. */
 static int64_t next_year(const struct cron_expr *c, int64_t y)
 {
@@ -782,7 +799,7 @@ static uint32_t days_of(const struct cron_expr *c, int64_t y, int m)
  */
 static int64_t next_wall(const struct cron_expr *c, int64_t lo)
 {
-	int64_t y, cy = -1;
+	int64_t y, cy = -1, ty = -1;
 	int m, d, h, mi, s, cm = 0;
 	uint32_t days = 0;
 
@@ -802,6 +819,13 @@ static int64_t next_wall(const struct cron_expr *c, int64_t lo)
 			return WALL_NONE_HI;
 		if (y2 != y) {
 			y = y2, m = 1, d = 1, h = 0, mi = 0, s = 0;
+		}
+		if (c->year_types != CRON_ALL_YEAR_TYPES && y != ty) {
+			ty = y;
+			if (!(c->year_types & year_type(y))) {
+				y++, m = 1, d = 1, h = 0, mi = 0, s = 0;
+				continue;
+			}
 		}
 		if ((v = next_bit(c->mon, m)) < 0) {
 			y++, m = 1, d = 1, h = 0, mi = 0, s = 0;
@@ -844,7 +868,7 @@ static int64_t next_wall(const struct cron_expr *c, int64_t lo)
 /* The last wall second <= hi matching every field, or WALL_NONE_LO. */
 static int64_t prev_wall(const struct cron_expr *c, int64_t hi)
 {
-	int64_t y, cy = -1;
+	int64_t y, cy = -1, ty = -1;
 	int m, d, h, mi, s, cm = 0;
 	uint32_t days = 0;
 
@@ -864,6 +888,13 @@ static int64_t prev_wall(const struct cron_expr *c, int64_t hi)
 			return WALL_NONE_LO;
 		if (y2 != y)
 			y = y2, m = 12, d = 31, h = 23, mi = 59, s = 59;
+		if (c->year_types != CRON_ALL_YEAR_TYPES && y != ty) {
+			ty = y;
+			if (!(c->year_types & year_type(y))) {
+				y--, m = 12, d = 31, h = 23, mi = 59, s = 59;
+				continue;
+			}
+		}
 		if ((v = prev_bit(c->mon, m)) < 0) {
 			y--, m = 12, d = 31, h = 23, mi = 59, s = 59;
 			continue;
@@ -904,10 +935,85 @@ static int64_t prev_wall(const struct cron_expr *c, int64_t hi)
 
 /* ---- searching instants -------------------------------------------------- */
 
+/*
+ * What the last wall search taught: for next, no wall time in [lo, w) matches
+ * and w does (or w is WALL_NONE_HI: nothing from lo on); for prev, nothing in
+ * (w, hi] matches and w does (or WALL_NONE_LO). Periods whose wall times all
+ * fall in such a range are skipped without searching.
+ */
+struct known {
+	int64_t lo, w, hi;
+};
+
+static int64_t known_next(const struct cron_expr *c, struct known *kn, int64_t lo)
+{
+	if (lo >= kn->lo && lo <= kn->w)
+		return kn->w;
+	kn->lo = lo;
+	kn->w = next_wall(c, lo);
+	return kn->w;
+}
+
+static int64_t known_prev(const struct cron_expr *c, struct known *kn, int64_t hi)
+{
+	if (hi <= kn->hi && hi >= kn->w)
+		return kn->w;
+	kn->hi = hi;
+	kn->w = prev_wall(c, hi);
+	return kn->w;
+}
+
+/* From period k on, the first period that may hold a match (see struct known). */
+static size_t skip_forward(const struct tz *z, size_t k, const struct known *kn)
+{
+	while (k < z->n && tz__wall_lo(z, k) >= kn->lo && tz__wall_end(z, k) <= kn->w) {
+		if (z->monotone) {
+			/* every later period is as high: jump to the first reaching past w */
+			size_t lo = k + 1, hi = z->n;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (tz__wall_end(z, mid) <= kn->w)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			return lo;
+		}
+		k++;
+	}
+	return k;
+}
+
+/* From period k down, the first period that may hold a match. */
+static size_t skip_backward(const struct tz *z, size_t k, const struct known *kn)
+{
+	while (k > 0 && tz__wall_lo(z, k) > kn->w && tz__wall_end(z, k) - 1 <= kn->hi) {
+		if (z->monotone) {
+			/* the last period starting at or below w */
+			size_t lo = 0, hi = k - 1;
+
+			while (lo < hi) {
+				size_t mid = hi - (hi - lo) / 2;
+
+				if (tz__wall_lo(z, mid) <= kn->w)
+					lo = mid;
+				else
+					hi = mid - 1;
+			}
+			return lo;
+		}
+		k--;
+	}
+	return k;
+}
+
 static int next_cron(const struct cron_expr *c, const struct tz *z, int64_t after_ms,
 		     int64_t *next_ms)
 {
-	int64_t s0 = floordiv(after_ms, 1000) + 1, none_from = WALL_NONE_HI;
+	int64_t s0 = floordiv(after_ms, 1000) + 1;
+	struct known kn = {INT64_MAX, INT64_MAX, 0};
 	size_t k;
 
 	if (c->never || s0 > WALL_MAX + OFF_SPAN)
@@ -923,48 +1029,41 @@ static int next_cron(const struct cron_expr *c, const struct tz *z, int64_t afte
 		*next_ms = (w - o) * 1000;
 		return 0;
 	}
-	for (k = tz__period(z, s0);; k++) {
+	for (k = tz__period(z, s0);;) {
 		/* Period k: instants [t, end) at offset o; p is the offset before t. */
 		int64_t t = k > 0 ? z->trans[k - 1] : INT64_MIN;
 		int64_t end = k < z->n ? z->trans[k] : INT64_MAX;
 		int32_t o = z->off[k], p = k > 0 ? z->off[k - 1] : o;
 		int64_t lo = s0 > t ? s0 : t, best = WALL_NONE_HI, w, wlo;
 
-		if (p < o && lo < t + (o - p) && lo + p < none_from) {
+		if (p < o && lo < t + (o - p)) {
 			/* Gap: the skipped wall times, shifted forward by o - p. */
-			w = next_wall(c, lo + p);
-			if (w == WALL_NONE_HI)
-				none_from = lo + p;
-			else if (w < t + o)
+			w = known_next(c, &kn, lo + p);
+			if (w != WALL_NONE_HI && w < t + o)
 				best = w - p;
 		}
 		wlo = lo + o;
 		if (p > o && c->hour_fixed && wlo < t + p)
 			wlo = t + p; /* overlap: these wall times fired in period k-1 */
-		if (wlo < none_from) {
-			w = next_wall(c, wlo);
-			if (w == WALL_NONE_HI)
-				none_from = wlo;
-			else if ((end == INT64_MAX || w < end + o) && w - o < best)
-				best = w - o;
-		}
+		w = known_next(c, &kn, wlo);
+		if (w != WALL_NONE_HI && (end == INT64_MAX || w < end + o) && w - o < best)
+			best = w - o;
 		if (best != WALL_NONE_HI) {
 			*next_ms = best * 1000;
 			return 0;
 		}
 		if (k >= z->n)
 			return CLOVER_ENOENT;
-		/* Wall times reachable from period k+1 on start at end + min(o, o'). */
-		if (end + (o < z->off[k + 1] ? o : z->off[k + 1]) >= none_from)
-			return CLOVER_ENOENT;
-		s0 = end;
+		k = skip_forward(z, k + 1, &kn);
+		s0 = z->trans[k - 1];
 	}
 }
 
 static int prev_cron(const struct cron_expr *c, const struct tz *z, int64_t before_ms,
 		     int64_t *prev_ms)
 {
-	int64_t s0 = floordiv(before_ms - 1, 1000), none_below = WALL_NONE_LO;
+	int64_t s0 = floordiv(before_ms - 1, 1000);
+	struct known kn = {0, INT64_MIN, INT64_MIN};
 	size_t k;
 
 	if (c->never || s0 < -OFF_SPAN)
@@ -980,30 +1079,22 @@ static int prev_cron(const struct cron_expr *c, const struct tz *z, int64_t befo
 		*prev_ms = (w - o) * 1000;
 		return 0;
 	}
-	for (k = tz__period(z, s0);; k--) {
+	for (k = tz__period(z, s0);;) {
 		int64_t t = k > 0 ? z->trans[k - 1] : INT64_MIN;
 		int64_t end = k < z->n ? z->trans[k] : INT64_MAX;
 		int32_t o = z->off[k], p = k > 0 ? z->off[k - 1] : o;
 		int64_t hi = s0 < end ? s0 : end - 1, best = WALL_NONE_LO, w, whi;
+		int64_t wstart = k == 0 ? INT64_MIN : t + (p > o && c->hour_fixed ? p : o);
 
-		whi = hi + o;
-		if (whi > none_below) {
-			int64_t wstart = k == 0 ? INT64_MIN : t + (p > o && c->hour_fixed ? p : o);
-
-			w = prev_wall(c, whi);
-			if (w == WALL_NONE_LO)
-				none_below = whi;
-			else if (w >= wstart)
-				best = w - o;
-		}
+		w = known_prev(c, &kn, hi + o);
+		if (w != WALL_NONE_LO && w >= wstart)
+			best = w - o;
 		if (k > 0 && p < o) {
 			/* Gap: wall times in [t + p, t + o) fire at wall - p. */
 			whi = hi + p < t + o - 1 ? hi + p : t + o - 1;
-			if (whi >= t + p && whi > none_below) {
-				w = prev_wall(c, whi);
-				if (w == WALL_NONE_LO)
-					none_below = whi;
-				else if (w >= t + p && w - p > best)
+			if (whi >= t + p) {
+				w = known_prev(c, &kn, whi);
+				if (w != WALL_NONE_LO && w >= t + p && w - p > best)
 					best = w - p;
 			}
 		}
@@ -1011,9 +1102,10 @@ static int prev_cron(const struct cron_expr *c, const struct tz *z, int64_t befo
 			*prev_ms = best * 1000;
 			return 0;
 		}
-		if (k == 0 || t + p - 1 <= none_below)
+		if (k == 0)
 			return CLOVER_ENOENT;
-		s0 = t - 1;
+		k = skip_backward(z, k - 1, &kn);
+		s0 = z->trans[k] - 1;
 	}
 }
 

@@ -42,6 +42,7 @@ struct tz {
 	int64_t *trans; /* n instants (seconds), strictly ascending */
 	int32_t *off;   /* n + 1 offsets (seconds east) */
 	bool has_rule;  /* `rule` applies to instants >= TZ_TABLE_END */
+	bool monotone;  /* tz__wall_lo() and tz__wall_end() never decrease with k */
 	struct tz_rule rule;
 };
 
@@ -59,6 +60,23 @@ static inline size_t tz__period(const struct tz *z, int64_t t)
 			hi = mid;
 	}
 	return lo;
+}
+
+/*
+ * The wall times period k can produce: from the lowest of its gap window
+ * (trans[k-1] + off[k-1]) and its own first wall time (trans[k-1] + off[k]),
+ * up to (not including) tz__wall_end(). Unbounded at the ends.
+ */
+static inline int64_t tz__wall_lo(const struct tz *z, size_t k)
+{
+	if (k == 0)
+		return INT64_MIN;
+	return z->trans[k - 1] + (z->off[k - 1] < z->off[k] ? z->off[k - 1] : z->off[k]);
+}
+
+static inline int64_t tz__wall_end(const struct tz *z, size_t k)
+{
+	return k < z->n ? z->trans[k] + z->off[k] : INT64_MAX;
 }
 
 #endif

@@ -516,6 +516,12 @@ static int parse_tzif(struct tz *z, const uint8_t *d, size_t len, struct error_i
 		}
 	}
 	z->n = n;
+	z->monotone = true;
+	for (size_t k = 2; k <= n; k++) {
+		if (tz__wall_lo(z, k) < tz__wall_lo(z, k - 1) ||
+		    (k < n && tz__wall_end(z, k) < tz__wall_end(z, k - 1)))
+			z->monotone = false;
+	}
 	return 0;
 }
 
