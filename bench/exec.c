@@ -38,15 +38,15 @@ struct phase {
 static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: exec [options]\n"
-		    "Benchmarks the built-in executor pool: noop handler runs and shell spawns.\n"
-		    "Prints one JSON line.\n"
-		    "  -r, --requests R  noop runs (default 1000000)\n"
-		    "  -s, --shell S     shell runs of `true` (default 1000)\n"
-		    "  -w, --workers N   pool workers (default 64, the executor's default)\n"
-		    "  -W, --window W    noop runs in flight at most (default 4096)\n"
-		    "  --rate X          noop runs/s in the paced phase (default 100000)\n"
-		    "  --secs S          length of the paced phase in seconds (default 2)\n"
-		    "  -h, --help        this text\n");
+	            "Benchmarks the built-in executor pool: noop handler runs and shell spawns.\n"
+	            "Prints one JSON line.\n"
+	            "  -r, --requests R  noop runs (default 1000000)\n"
+	            "  -s, --shell S     shell runs of `true` (default 1000)\n"
+	            "  -w, --workers N   pool workers (default 64, the executor's default)\n"
+	            "  -W, --window W    noop runs in flight at most (default 4096)\n"
+	            "  --rate X          noop runs/s in the paced phase (default 100000)\n"
+	            "  --secs S          length of the paced phase in seconds (default 2)\n"
+	            "  -h, --help        this text\n");
 }
 
 static void on_event(void *ctx, const struct exec_event *ev)
@@ -84,10 +84,10 @@ static int cmp_i64(const void *a, const void *b)
  * most `window` are in flight.
  */
 static double run_phase(struct phase *ph, const char *json, long n, int workers, long window,
-			long rate)
+                        long rate)
 {
-	struct exec_options opt = {.workers = workers, .queue_max = (int)window + 1,
-				   .on_event = on_event, .ctx = ph};
+	struct exec_options opt = {
+	    .workers = workers, .queue_max = (int)window + 1, .on_event = on_event, .ctx = ph};
 	struct exec_request req = {.shard_count = 1, .attempt = 1};
 	struct exec_pool *p = NULL;
 	struct job_spec *spec = NULL;
@@ -153,10 +153,10 @@ static void phase_free(struct phase *ph)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"requests", required_argument, NULL, 'r'}, {"shell", required_argument, NULL, 's'},
-		{"workers", required_argument, NULL, 'w'},  {"window", required_argument, NULL, 'W'},
-		{"rate", required_argument, NULL, 'R'},	    {"secs", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"requests", required_argument, NULL, 'r'}, {"shell", required_argument, NULL, 's'},
+	    {"workers", required_argument, NULL, 'w'},  {"window", required_argument, NULL, 'W'},
+	    {"rate", required_argument, NULL, 'R'},     {"secs", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
 	};
 	long requests = 1000000, shells = 1000, window = 4096, rate = 100000, secs = 2;
 	int workers = 64, c;
@@ -203,17 +203,17 @@ int main(int argc, char **argv)
 	}
 
 	noop_s = run_phase(&noop,
-			   "{\"name\":\"bench-noop\",\"schedule\":\"@manual\","
-			   "\"run\":{\"handler\":\"noop\"}}",
-			   requests, workers, window, 0);
+	                   "{\"name\":\"bench-noop\",\"schedule\":\"@manual\","
+	                   "\"run\":{\"handler\":\"noop\"}}",
+	                   requests, workers, window, 0);
 	run_phase(&paced,
-		  "{\"name\":\"bench-noop\",\"schedule\":\"@manual\","
-		  "\"run\":{\"handler\":\"noop\"}}",
-		  rate * secs, workers, 1000000, rate);
+	          "{\"name\":\"bench-noop\",\"schedule\":\"@manual\","
+	          "\"run\":{\"handler\":\"noop\"}}",
+	          rate * secs, workers, 1000000, rate);
 	sh_s = run_phase(&sh,
-			 "{\"name\":\"bench-shell\",\"schedule\":\"@manual\","
-			 "\"run\":{\"shell\":\"true\"}}",
-			 shells, workers, workers, 0);
+	                 "{\"name\":\"bench-shell\",\"schedule\":\"@manual\","
+	                 "\"run\":{\"shell\":\"true\"}}",
+	                 shells, workers, workers, 0);
 	if (atomic_load(&noop.failed) || atomic_load(&paced.failed) || atomic_load(&sh.failed) ||
 	    atomic_load(&noop.started) != requests || atomic_load(&paced.started) != rate * secs ||
 	    atomic_load(&sh.started) != shells) {

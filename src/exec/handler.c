@@ -72,7 +72,7 @@ void exec_handler_run(struct exec_ctx *ctx, struct exec_result *res)
 	h = exec_handler_find(ctx->pool, spec->handler);
 	if (h == NULL) {
 		exec_result_set(res, RUN_FAILED, -1, "no handler '%s' on this executor",
-				spec->handler);
+		                spec->handler);
 		return;
 	}
 	rc = h->fn(ctx, h->userdata, &error);

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HTTP_BODY_MAX (64 * 1024) /* response bytes kept for the log */
+#define HTTP_BODY_MAX   (64 * 1024) /* response bytes kept for the log */
 #define STATUS_LINE_MAX 256
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -131,7 +131,7 @@ static void expected_text(const struct job_http *h, char *out, size_t n)
 
 /* Adds "Name: value" to the list; returns false when out of memory. */
 static bool add_header(struct curl_slist **list, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static bool add_header(struct curl_slist **list, const char *name, const char *fmt, ...)
 {
 	struct curl_slist *l;
@@ -184,7 +184,7 @@ static struct curl_slist *build_headers(const struct exec_request *req)
 		ok = add_header(&list, "X-Clover-Shard-Param", "%s", req->shard_param);
 	for (size_t i = 0; ok && i < spec->http.nheaders; i++)
 		ok = add_header(&list, spec->http.headers[i].key, "%s",
-				spec->http.headers[i].val ? spec->http.headers[i].val : "");
+		                spec->http.headers[i].val ? spec->http.headers[i].val : "");
 	if (!ok) {
 		curl_slist_free_all(list);
 		return NULL;
@@ -208,7 +208,7 @@ static void log_response(struct exec_ctx *ctx, struct xfer *x)
 	}
 	if (x->dropped) {
 		int n = snprintf(note, sizeof(note), "[clover: %zu more response bytes not kept]\n",
-				 x->dropped);
+		                 x->dropped);
 
 		exec_emit_log(ctx, note, (size_t)n);
 	}
@@ -318,7 +318,7 @@ void exec_http_run(struct exec_ctx *ctx, struct exec_result *res)
 		exec_result_killed(res, ctx, kind, -1);
 	} else if (rc != CURLE_OK) {
 		exec_result_set(res, RUN_FAILED, -1, "%s",
-				errbuf[0] ? errbuf : curl_easy_strerror((CURLcode)rc));
+		                errbuf[0] ? errbuf : curl_easy_strerror((CURLcode)rc));
 	} else if (!status_expected(h, status)) {
 		expected_text(h, exp, sizeof(exp));
 		exec_result_set(res, RUN_FAILED, -1, "HTTP %ld (expected %s)", status, exp);

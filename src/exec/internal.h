@@ -93,15 +93,15 @@ struct exec_ctx {
 };
 
 /* Sets state, exit code and a printf-style message (NULL fmt: none). */
-void exec_result_set(struct exec_result *res, enum run_state state, int exit_code,
-		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void exec_result_set(struct exec_result *res, enum run_state state, int exit_code, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Fills `res` for a task stopped for `kind` (CANCELLED, or TIMED_OUT with
  * "timed out after 10m"), keeping `exit_code`.
  */
 void exec_result_killed(struct exec_result *res, const struct exec_ctx *ctx,
-			enum exec_kill_kind kind, int exit_code);
+                        enum exec_kill_kind kind, int exit_code);
 
 /* The task's kill reason now, or EXEC_KILL_NONE. Thread-safe. */
 enum exec_kill_kind exec_ctx_kill_kind(const struct exec_ctx *ctx);

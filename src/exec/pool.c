@@ -26,13 +26,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define DEFAULT_WORKERS 64
-#define DEFAULT_QUEUE_MAX 100000
+#define DEFAULT_WORKERS       64
+#define DEFAULT_QUEUE_MAX     100000
 #define DEFAULT_KILL_GRACE_MS 5000
 #define DEFAULT_LOG_CHUNK_MAX (64 * 1024)
 
-void exec_result_set(struct exec_result *res, enum run_state state, int exit_code,
-		     const char *fmt, ...)
+void exec_result_set(struct exec_result *res, enum run_state state, int exit_code, const char *fmt,
+                     ...)
 {
 	va_list ap;
 
@@ -47,7 +47,7 @@ void exec_result_set(struct exec_result *res, enum run_state state, int exit_cod
 }
 
 void exec_result_killed(struct exec_result *res, const struct exec_ctx *ctx,
-			enum exec_kill_kind kind, int exit_code)
+                        enum exec_kill_kind kind, int exit_code)
 {
 	char d[64];
 	int64_t timeout = ctx->task->req.spec->timeout_ms;
@@ -56,7 +56,7 @@ void exec_result_killed(struct exec_result *res, const struct exec_ctx *ctx,
 	case EXEC_KILL_TIMEOUT:
 		if (timeout > 0)
 			exec_result_set(res, RUN_TIMED_OUT, exit_code, "timed out after %s",
-					duration_format(timeout, d, sizeof(d)));
+			                duration_format(timeout, d, sizeof(d)));
 		else
 			exec_result_set(res, RUN_TIMED_OUT, exit_code, "timed out");
 		break;
@@ -138,8 +138,7 @@ void exec_emit_progress(struct exec_ctx *ctx, double fraction, const char *text)
 	emit(ctx->pool, ctx->task, &ev);
 }
 
-static void emit_finished(struct exec_pool *p, struct exec_task *t,
-			  const struct exec_result *res)
+static void emit_finished(struct exec_pool *p, struct exec_task *t, const struct exec_result *res)
 {
 	struct exec_event ev = {.kind = EXEC_EV_FINISHED};
 
@@ -188,7 +187,7 @@ static void run_task(struct exec_worker *w, struct exec_task *t)
 			break;
 		default:
 			exec_result_set(&res, RUN_FAILED, -1, "unknown run kind %d",
-					(int)t->req.spec->run_kind);
+			                (int)t->req.spec->run_kind);
 			break;
 		}
 	}
@@ -335,7 +334,7 @@ int exec_pool_new(const struct exec_options *opt, struct exec_pool **out)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (; started < p->nworkers; started++) {
 		int err = pthread_create(&p->workers[started].thread, NULL, worker_main,
-					 &p->workers[started]);
+		                         &p->workers[started]);
 		if (err) {
 			rc = error_from_errno(err);
 			break;

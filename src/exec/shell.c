@@ -38,21 +38,22 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
 
-#define SHELL_PATH "/bin/sh"
-#define DRAIN_QUIET_MS 100  /* after the shell exits: stop after this long without data */
-#define DRAIN_MAX_MS 1000   /* ... or this long after the exit, whatever comes */
-#define LINGER_MS 50        /* output is sent when a chunk fills or is this old */
-#define TICK_MS 10          /* polling period where nothing else can wake us */
-#define REAP_WAIT_MS 200    /* after SIGKILL: how long to wait for the group to vanish */
-#define ENV_MAX (16u << 20) /* the job's added environment strings */
+#define SHELL_PATH     "/bin/sh"
+#define DRAIN_QUIET_MS 100         /* after the shell exits: stop after this long without data */
+#define DRAIN_MAX_MS   1000        /* ... or this long after the exit, whatever comes */
+#define LINGER_MS      50          /* output is sent when a chunk fills or is this old */
+#define TICK_MS        10          /* polling period where nothing else can wake us */
+#define REAP_WAIT_MS   200         /* after SIGKILL: how long to wait for the group to vanish */
+#define ENV_MAX        (16u << 20) /* the job's added environment strings */
 
 static const char *const clover_vars[] = {
-	"CLOVER_JOB",   "CLOVER_RUN_ID",	 "CLOVER_SCHEDULED_AT", "CLOVER_SHARD",
-	"CLOVER_SHARD_COUNT", "CLOVER_SHARD_PARAM", "CLOVER_ATTEMPT",	 "CLOVER_PARAMS",
+    "CLOVER_JOB",         "CLOVER_RUN_ID",      "CLOVER_SCHEDULED_AT", "CLOVER_SHARD",
+    "CLOVER_SHARD_COUNT", "CLOVER_SHARD_PARAM", "CLOVER_ATTEMPT",      "CLOVER_PARAMS",
 };
 #define NCLOVER_VARS (sizeof(clover_vars) / sizeof(clover_vars[0]))
 
@@ -68,7 +69,7 @@ static bool is_clover_var(const char *entry_or_key, bool entry)
 {
 	for (size_t i = 0; i < NCLOVER_VARS; i++)
 		if (entry ? env_is(entry_or_key, clover_vars[i])
-			  : strcmp(entry_or_key, clover_vars[i]) == 0)
+		          : strcmp(entry_or_key, clover_vars[i]) == 0)
 			return true;
 	return false;
 }
@@ -174,7 +175,7 @@ static pid_t spawn_shell(struct exec_ctx *ctx, int wfd, struct exec_result *res)
 	rc = build_env(&ctx->task->req, &envp, &strs);
 	if (rc) {
 		exec_result_set(res, RUN_FAILED, -1, "cannot build the environment: %s",
-				clover_strerror(rc));
+		                clover_strerror(rc));
 		return -1;
 	}
 	sigemptyset(&none);
@@ -189,8 +190,8 @@ static pid_t spawn_shell(struct exec_ctx *ctx, int wfd, struct exec_result *res)
 	if (!err && spec->cwd && spec->cwd[0])
 		err = posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
 	if (!err)
-		err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-							      POSIX_SPAWN_SETSIGDEF);
+		err = posix_spawnattr_setflags(
+		    &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	if (!err)
 		err = posix_spawnattr_setpgroup(&attr, 0);
 	if (!err)
@@ -206,10 +207,10 @@ static pid_t spawn_shell(struct exec_ctx *ctx, int wfd, struct exec_result *res)
 		pid = -1;
 		if (spec->cwd && spec->cwd[0])
 			exec_result_set(res, RUN_FAILED, -1, "cannot start %s in cwd '%s': %s",
-					SHELL_PATH, spec->cwd, strerror(err));
+			                SHELL_PATH, spec->cwd, strerror(err));
 		else
 			exec_result_set(res, RUN_FAILED, -1, "cannot start %s: %s", SHELL_PATH,
-					strerror(err));
+			                strerror(err));
 	}
 out:
 	posix_spawnattr_destroy(&attr);
@@ -353,7 +354,7 @@ static void supervise(struct sup *s)
 		}
 		if (s->reaped) {
 			drain_end = (s->last_data > s->reaped_at ? s->last_data : s->reaped_at) +
-				    DRAIN_QUIET_MS;
+			            DRAIN_QUIET_MS;
 			if (drain_end > s->reaped_at + DRAIN_MAX_MS)
 				drain_end = s->reaped_at + DRAIN_MAX_MS;
 			if (s->rfd < 0 || now >= drain_end) {
@@ -369,8 +370,8 @@ static void supervise(struct sup *s)
 					       "job=%s run=%lld shard=%d: the shell exited; "
 					       "terminating what is left of process group %d",
 					       ctx->task->req.spec->name,
-					       (long long)ctx->task->req.run_id, ctx->task->req.shard,
-					       (int)s->pid);
+					       (long long)ctx->task->req.run_id,
+					       ctx->task->req.shard, (int)s->pid);
 					term(s, EXEC_KILL_NONE, now);
 				}
 				wait = TICK_MS;
@@ -403,8 +404,13 @@ static void supervise(struct sup *s)
 		if (wait > 60000)
 			wait = 60000;
 		if (poll(fds, (nfds_t)nfds, (int)wait) < 0) {
-			if (errno != EINTR)
+			if (errno != EINTR) {
+				struct timespec pause = {0, TICK_MS * 1000000L};
+
+				/* Only ENOMEM is plausible: do not spin on it. */
 				log_at(LOG_WARN, "exec", "poll: %s", strerror(errno));
+				nanosleep(&pause, NULL);
+			}
 			continue;
 		}
 		now = time_mono_ms();
@@ -447,12 +453,12 @@ void exec_shell_run(struct exec_ctx *ctx, struct exec_result *res)
 	if (spec->cwd && spec->cwd[0]) {
 		if (stat(spec->cwd, &st) < 0) {
 			exec_result_set(res, RUN_FAILED, -1, "cwd '%s': %s", spec->cwd,
-					strerror(errno));
+			                strerror(errno));
 			return;
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			exec_result_set(res, RUN_FAILED, -1, "cwd '%s': not a directory",
-					spec->cwd);
+			                spec->cwd);
 			return;
 		}
 	}
@@ -484,9 +490,9 @@ void exec_shell_run(struct exec_ctx *ctx, struct exec_result *res)
 		close(pfd[0]);
 		return;
 	}
-	log_at(LOG_DEBUG, "exec", "job=%s run=%lld shard=%d attempt=%d: started pid %d",
-	       spec->name, (long long)ctx->task->req.run_id, ctx->task->req.shard,
-	       ctx->task->req.attempt, (int)s.pid);
+	log_at(LOG_DEBUG, "exec", "job=%s run=%lld shard=%d attempt=%d: started pid %d", spec->name,
+	       (long long)ctx->task->req.run_id, ctx->task->req.shard, ctx->task->req.attempt,
+	       (int)s.pid);
 	s.rfd = pfd[0];
 	s.pidfd = pidfd_open_compat(s.pid);
 	s.chunk = w->chunk;

@@ -128,7 +128,8 @@ static inline int rec_count(struct rec *r, int64_t run_id, enum exec_event_kind 
  * first one (message copied; free with rec_ev_free), failing the test when
  * none arrives.
  */
-static inline struct rec_ev rec_wait(struct rec *r, int64_t run_id, enum exec_event_kind kind, int ms)
+static inline struct rec_ev rec_wait(struct rec *r, int64_t run_id, enum exec_event_kind kind,
+                                     int ms)
 {
 	struct timespec ts;
 	struct rec_ev out = {0};
@@ -146,8 +147,9 @@ static inline struct rec_ev rec_wait(struct rec *r, int64_t run_id, enum exec_ev
 		for (size_t i = 0; i < r->n; i++) {
 			if (r->ev[i].run_id == run_id && r->ev[i].kind == kind) {
 				out = r->ev[i];
-				out.message = out.message ? dup_or_null(out.message, strlen(out.message))
-							  : NULL;
+				out.message = out.message
+				                  ? dup_or_null(out.message, strlen(out.message))
+				                  : NULL;
 				out.data = NULL;
 				pthread_mutex_unlock(&r->mu);
 				return out;
@@ -169,7 +171,8 @@ static inline void rec_ev_free(struct rec_ev *e)
 }
 
 /* The concatenated log of `run_id` (caller frees), with its chunk count and largest chunk. */
-static inline char *rec_log(struct rec *r, int64_t run_id, size_t *len, size_t *nchunks, size_t *maxchunk)
+static inline char *rec_log(struct rec *r, int64_t run_id, size_t *len, size_t *nchunks,
+                            size_t *maxchunk)
 {
 	struct buf b;
 	size_t nc = 0, mc = 0;
@@ -236,27 +239,27 @@ static inline struct job_spec *mkspec(const char *fmt, ...)
 static inline void submit(struct exec_pool *p, struct job_spec *spec, int64_t run_id)
 {
 	struct exec_request req = {
-		.run_id = run_id,
-		.shard = 0,
-		.shard_count = 1,
-		.attempt = 1,
-		.scheduled_at = 1772955000000LL, /* 2026-03-08T07:30:00Z */
-		.spec = spec,
+	    .run_id = run_id,
+	    .shard = 0,
+	    .shard_count = 1,
+	    .attempt = 1,
+	    .scheduled_at = 1772955000000LL, /* 2026-03-08T07:30:00Z */
+	    .spec = spec,
 	};
 
 	assert_int_equal(exec_submit(p, &req), 0);
 }
 
 static inline struct exec_pool *mkpool(struct rec *r, int workers, int queue_max, int64_t grace_ms,
-				size_t chunk)
+                                       size_t chunk)
 {
 	struct exec_options opt = {
-		.workers = workers,
-		.queue_max = queue_max,
-		.kill_grace_ms = grace_ms,
-		.log_chunk_max = chunk,
-		.on_event = rec_on_event,
-		.ctx = r,
+	    .workers = workers,
+	    .queue_max = queue_max,
+	    .kill_grace_ms = grace_ms,
+	    .log_chunk_max = chunk,
+	    .on_event = rec_on_event,
+	    .ctx = r,
 	};
 	struct exec_pool *p = NULL;
 

@@ -50,8 +50,8 @@ static void respond(int fd, const char *status, const char *body, size_t len)
 {
 	char head[256];
 	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
-			 len);
+	                 "HTTP/1.1 %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
+	                 len);
 
 	send_all(fd, head, (size_t)n);
 	send_all(fd, body, len);
@@ -91,7 +91,8 @@ static void *conn_main(void *arg)
 		req[len] = '\0';
 		if (end == NULL && (end = strstr(req, "\r\n\r\n")) != NULL) {
 			cl = strcasestr(req, "\r\nContent-Length:");
-			want = (size_t)(end + 4 - req) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+			want = (size_t)(end + 4 - req) +
+			       (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
 		}
 		if (end != NULL && len >= want)
 			break;
@@ -123,7 +124,8 @@ out:
 static void *server_main(void *arg)
 {
 	struct server *s = arg;
-	struct pollfd p[2] = {{.fd = s->lfd, .events = POLLIN}, {.fd = s->stop[0], .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = s->lfd, .events = POLLIN},
+	                      {.fd = s->stop[0], .events = POLLIN}};
 
 	for (;;) {
 		struct conn *c;
@@ -190,7 +192,7 @@ static int teardown(void **state)
 
 /* Runs one HTTP job (the "http" object given) and returns its FINISHED event. */
 static struct rec_ev run_http(struct rec *r, const char *timeout, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static struct rec_ev run_http(struct rec *r, const char *timeout, const char *fmt, ...)
 {
 	char http[2048];
@@ -203,8 +205,8 @@ static struct rec_ev run_http(struct rec *r, const char *timeout, const char *fm
 	vsnprintf(http, sizeof(http), fmt, ap);
 	va_end(ap);
 	sp = mkspec("{\"name\":\"web\",\"schedule\":\"@manual\"%s%s%s,\"run\":{\"http\":%s}}",
-		    timeout ? ",\"timeout\":\"" : "", timeout ? timeout : "", timeout ? "\"" : "",
-		    http);
+	            timeout ? ",\"timeout\":\"" : "", timeout ? timeout : "", timeout ? "\"" : "",
+	            http);
 	p = mkpool(r, 1, 0, 200, 0);
 	submit(p, sp, 1);
 	f = rec_wait(r, 1, EXEC_EV_FINISHED, 10000);
@@ -251,7 +253,7 @@ static void test_unexpected_status(void **state)
 
 	rec_init(&r);
 	f = run_http(&r, NULL, "{\"url\":\"http://127.0.0.1:%d/unavailable\",\"expect\":[200]}",
-		     s->port);
+	             s->port);
 	assert_int_equal(f.state, RUN_FAILED);
 	assert_string_equal(f.message, "HTTP 503 (expected 200)");
 	rec_ev_free(&f);
@@ -259,7 +261,7 @@ static void test_unexpected_status(void **state)
 
 	rec_init(&r);
 	f = run_http(&r, NULL, "{\"url\":\"http://127.0.0.1:%d/ok\",\"expect\":[201,204]}",
-		     s->port);
+	             s->port);
 	assert_int_equal(f.state, RUN_FAILED);
 	assert_string_equal(f.message, "HTTP 200 (expected 201, 204)");
 	rec_ev_free(&f);
@@ -274,7 +276,7 @@ static void test_expected_non_2xx(void **state)
 
 	rec_init(&r);
 	f = run_http(&r, NULL, "{\"url\":\"http://127.0.0.1:%d/unavailable\",\"expect\":[503]}",
-		     s->port);
+	             s->port);
 	assert_int_equal(f.state, RUN_SUCCEEDED);
 	rec_ev_free(&f);
 	rec_clear(&r);
@@ -289,10 +291,10 @@ static void test_method_headers_body(void **state)
 
 	rec_init(&r);
 	f = run_http(&r, NULL,
-		     "{\"url\":\"http://127.0.0.1:%d/echo\",\"method\":\"PUT\","
-		     "\"headers\":{\"X-Custom\":\"v1\",\"Content-Type\":\"application/json\"},"
-		     "\"body\":\"{\\\"a\\\":1}\"}",
-		     s->port);
+	             "{\"url\":\"http://127.0.0.1:%d/echo\",\"method\":\"PUT\","
+	             "\"headers\":{\"X-Custom\":\"v1\",\"Content-Type\":\"application/json\"},"
+	             "\"body\":\"{\\\"a\\\":1}\"}",
+	             s->port);
 	assert_int_equal(f.state, RUN_SUCCEEDED);
 	log = rec_log(&r, 1, NULL, NULL, NULL);
 	assert_non_null(strstr(log, "HTTP/1.1 200 OK\nPUT /echo HTTP/1.1\r\n"));
@@ -374,8 +376,8 @@ static void test_kill(void **state)
 
 	rec_init(&r);
 	sp = mkspec("{\"name\":\"web\",\"schedule\":\"@manual\","
-		    "\"run\":{\"http\":{\"url\":\"http://127.0.0.1:%d/slow\"}}}",
-		    s->port);
+	            "\"run\":{\"http\":{\"url\":\"http://127.0.0.1:%d/slow\"}}}",
+	            s->port);
 	p = mkpool(&r, 1, 0, 200, 0);
 	submit(p, sp, 1);
 	f = rec_wait(&r, 1, EXEC_EV_STARTED, 5000);
@@ -395,14 +397,14 @@ static void test_kill(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unexpected_status, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expected_non_2xx, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_method_headers_body, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_body_capped, setup, teardown),
-		cmocka_unit_test(test_connection_refused),
-		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unexpected_status, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expected_non_2xx, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_method_headers_body, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_capped, setup, teardown),
+	    cmocka_unit_test(test_connection_refused),
+	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

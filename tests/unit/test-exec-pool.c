@@ -59,7 +59,7 @@ static void test_noop(void **state)
 	struct rec r;
 	struct exec_pool *p;
 	struct job_spec *sp = mkspec("{\"name\":\"n\",\"schedule\":\"@manual\","
-				     "\"run\":{\"handler\":\"noop\"}}");
+	                             "\"run\":{\"handler\":\"noop\"}}");
 	struct rec_ev s, f;
 
 	(void)state;
@@ -92,7 +92,7 @@ static void test_many_noops_exactly_once(void **state)
 	struct rec r;
 	struct exec_pool *p;
 	struct job_spec *sp = mkspec("{\"name\":\"n\",\"schedule\":\"@manual\","
-				     "\"run\":{\"handler\":\"noop\"}}");
+	                             "\"run\":{\"handler\":\"noop\"}}");
 	static unsigned char started[N], finished[N];
 
 	(void)state;
@@ -130,7 +130,7 @@ static void test_fifo_order(void **state)
 	struct rec r;
 	struct exec_pool *p;
 	struct job_spec *sp = mkspec("{\"name\":\"n\",\"schedule\":\"@manual\","
-				     "\"run\":{\"handler\":\"noop\"}}");
+	                             "\"run\":{\"handler\":\"noop\"}}");
 	int64_t next = 0;
 
 	(void)state;
@@ -153,7 +153,7 @@ static void test_unknown_handler(void **state)
 	struct rec r;
 	struct exec_pool *p;
 	struct job_spec *sp = mkspec("{\"name\":\"u\",\"schedule\":\"@manual\","
-				     "\"run\":{\"handler\":\"nope\"}}");
+	                             "\"run\":{\"handler\":\"nope\"}}");
 	struct rec_ev f;
 
 	(void)state;
@@ -206,9 +206,13 @@ static void test_handler_context(void **state)
 	struct rec r;
 	struct exec_pool *p;
 	struct job_spec *sp = mkspec("{\"name\":\"c\",\"schedule\":\"@manual\","
-				     "\"run\":{\"handler\":\"chatty\"}}");
-	struct exec_request req = {.run_id = 9, .shard = 2, .shard_count = 4, .attempt = 3,
-				   .spec = sp, .shard_param = "beta"};
+	                             "\"run\":{\"handler\":\"chatty\"}}");
+	struct exec_request req = {.run_id = 9,
+	                           .shard = 2,
+	                           .shard_count = 4,
+	                           .attempt = 3,
+	                           .spec = sp,
+	                           .shard_param = "beta"};
 	struct rec_ev f, pr;
 	char *log;
 	size_t len, nchunks, maxchunk;
@@ -269,7 +273,7 @@ static void test_kill_running_and_queued(void **state)
 	struct rec r;
 	struct exec_pool *p;
 	struct job_spec *sp = mkspec("{\"name\":\"b\",\"schedule\":\"@manual\","
-				     "\"run\":{\"handler\":\"blocker\"}}");
+	                             "\"run\":{\"handler\":\"blocker\"}}");
 	atomic_int running = 0;
 	struct rec_ev f;
 	int64_t t0;
@@ -323,8 +327,9 @@ static void test_handler_timeout(void **state)
 {
 	struct rec r;
 	struct exec_pool *p;
-	struct job_spec *sp = mkspec("{\"name\":\"t\",\"schedule\":\"@manual\",\"timeout\":\"150ms\","
-				     "\"run\":{\"handler\":\"blocker\"}}");
+	struct job_spec *sp =
+	    mkspec("{\"name\":\"t\",\"schedule\":\"@manual\",\"timeout\":\"150ms\","
+	           "\"run\":{\"handler\":\"blocker\"}}");
 	struct rec_ev s, f;
 
 	(void)state;
@@ -349,7 +354,7 @@ static void test_queue_full(void **state)
 	struct rec r;
 	struct exec_pool *p;
 	struct job_spec *sp = mkspec("{\"name\":\"b\",\"schedule\":\"@manual\","
-				     "\"run\":{\"handler\":\"blocker\"}}");
+	                             "\"run\":{\"handler\":\"blocker\"}}");
 	struct exec_request req = {.run_id = 4, .shard_count = 1, .attempt = 1, .spec = sp};
 	atomic_int running = 0;
 
@@ -377,7 +382,7 @@ static void test_free_reports_running_and_queued(void **state)
 	struct rec r;
 	struct exec_pool *p;
 	struct job_spec *sp = mkspec("{\"name\":\"b\",\"schedule\":\"@manual\","
-				     "\"run\":{\"handler\":\"blocker\"}}");
+	                             "\"run\":{\"handler\":\"blocker\"}}");
 	atomic_int running = 0;
 
 	(void)state;
@@ -407,17 +412,17 @@ static void test_free_reports_running_and_queued(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_noop),
-		cmocka_unit_test(test_many_noops_exactly_once),
-		cmocka_unit_test(test_fifo_order),
-		cmocka_unit_test(test_unknown_handler),
-		cmocka_unit_test(test_register),
-		cmocka_unit_test(test_bad_options),
-		cmocka_unit_test(test_handler_context),
-		cmocka_unit_test(test_kill_running_and_queued),
-		cmocka_unit_test(test_handler_timeout),
-		cmocka_unit_test(test_queue_full),
-		cmocka_unit_test(test_free_reports_running_and_queued),
+	    cmocka_unit_test(test_noop),
+	    cmocka_unit_test(test_many_noops_exactly_once),
+	    cmocka_unit_test(test_fifo_order),
+	    cmocka_unit_test(test_unknown_handler),
+	    cmocka_unit_test(test_register),
+	    cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_handler_context),
+	    cmocka_unit_test(test_kill_running_and_queued),
+	    cmocka_unit_test(test_handler_timeout),
+	    cmocka_unit_test(test_queue_full),
+	    cmocka_unit_test(test_free_reports_running_and_queued),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

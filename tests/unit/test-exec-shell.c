@@ -37,7 +37,7 @@ static struct job_spec *shellspec(const char *extra, const char *script)
 			assert_int_equal(buf_append(&b, c, 1), 0);
 	}
 	sp = mkspec("{\"name\":\"sh\",\"schedule\":\"@manual\"%s%s,\"run\":{\"shell\":\"%s\"}}",
-		    extra[0] ? "," : "", extra, b.data);
+	            extra[0] ? "," : "", extra, b.data);
 	buf_free(&b);
 	return sp;
 }
@@ -98,11 +98,15 @@ static void test_env(void **state)
 {
 	struct rec r;
 	struct exec_pool *p;
-	struct job_spec *sp = shellspec("\"env\":{\"FOO\":\"from spec\"}",
-					"env");
-	struct exec_request req = {.run_id = 42, .shard = 1, .shard_count = 3, .attempt = 2,
-				   .scheduled_at = 1772955000000LL, .spec = sp,
-				   .shard_param = "beta", .params = "{\"k\":1}"};
+	struct job_spec *sp = shellspec("\"env\":{\"FOO\":\"from spec\"}", "env");
+	struct exec_request req = {.run_id = 42,
+	                           .shard = 1,
+	                           .shard_count = 3,
+	                           .attempt = 2,
+	                           .scheduled_at = 1772955000000LL,
+	                           .spec = sp,
+	                           .shard_param = "beta",
+	                           .params = "{\"k\":1}"};
 	struct rec_ev f;
 	char *log;
 
@@ -184,12 +188,12 @@ static void test_exit_status(void **state)
 		int code;
 		const char *message;
 	} cases[] = {
-		{"true", RUN_SUCCEEDED, 0, NULL},
-		{"exit 3", RUN_FAILED, 3, "exit status 3"},
-		{"exit 255", RUN_FAILED, 255, "exit status 255"},
-		{"kill -9 $$", RUN_FAILED, -1, "killed by signal SIGKILL"},
-		{"kill -s USR1 $$", RUN_FAILED, -1, "killed by signal SIGUSR1"},
-		{"no-such-command-clover", RUN_FAILED, 127, "exit status 127"},
+	    {"true", RUN_SUCCEEDED, 0, NULL},
+	    {"exit 3", RUN_FAILED, 3, "exit status 3"},
+	    {"exit 255", RUN_FAILED, 255, "exit status 255"},
+	    {"kill -9 $$", RUN_FAILED, -1, "killed by signal SIGKILL"},
+	    {"kill -s USR1 $$", RUN_FAILED, -1, "killed by signal SIGUSR1"},
+	    {"no-such-command-clover", RUN_FAILED, 127, "exit status 127"},
 	};
 
 	(void)state;
@@ -216,7 +220,7 @@ static void test_output_in_order(void **state)
 {
 	struct rec r;
 	struct job_spec *sp =
-		shellspec("", "echo one; echo two >&2; echo three; sleep 0.1; echo four >&2");
+	    shellspec("", "echo one; echo two >&2; echo three; sleep 0.1; echo four >&2");
 	struct rec_ev f;
 	char *log;
 
@@ -269,7 +273,7 @@ static void test_timeout_kills_group(void **state)
 {
 	struct rec r;
 	struct job_spec *sp =
-		shellspec("\"timeout\":\"300ms\"", "echo $$; sleep 100 & sleep 100; wait");
+	    shellspec("\"timeout\":\"300ms\"", "echo $$; sleep 100 & sleep 100; wait");
 	struct rec_ev s, f;
 	pid_t pgid;
 
@@ -294,7 +298,7 @@ static void test_timeout_sigkill_after_grace(void **state)
 	struct rec r;
 	/* Ignored signals stay ignored across exec: the sleeps ignore SIGTERM too. */
 	struct job_spec *sp = shellspec("\"timeout\":\"200ms\"",
-					"trap '' TERM; echo $$; sleep 100 & sleep 100; wait");
+	                                "trap '' TERM; echo $$; sleep 100 & sleep 100; wait");
 	struct rec_ev s, f;
 
 	(void)state;
@@ -454,18 +458,18 @@ static void test_free_kills_running_shells(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_cwd),
-		cmocka_unit_test(test_exit_status),
-		cmocka_unit_test(test_output_in_order),
-		cmocka_unit_test(test_large_output_chunked),
-		cmocka_unit_test(test_timeout_kills_group),
-		cmocka_unit_test(test_timeout_sigkill_after_grace),
-		cmocka_unit_test(test_kill_running),
-		cmocka_unit_test(test_kill_queued_shell),
-		cmocka_unit_test(test_leftover_background_process),
-		cmocka_unit_test(test_escaped_process_does_not_hang),
-		cmocka_unit_test(test_free_kills_running_shells),
+	    cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_cwd),
+	    cmocka_unit_test(test_exit_status),
+	    cmocka_unit_test(test_output_in_order),
+	    cmocka_unit_test(test_large_output_chunked),
+	    cmocka_unit_test(test_timeout_kills_group),
+	    cmocka_unit_test(test_timeout_sigkill_after_grace),
+	    cmocka_unit_test(test_kill_running),
+	    cmocka_unit_test(test_kill_queued_shell),
+	    cmocka_unit_test(test_leftover_background_process),
+	    cmocka_unit_test(test_escaped_process_does_not_hang),
+	    cmocka_unit_test(test_free_kills_running_shells),
 	};
 
 	/* Before any thread exists: setenv is not thread-safe. */
