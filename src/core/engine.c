@@ -79,7 +79,8 @@ struct runmap {
 
 struct engine {
 	struct engine_options opt;
-	struct heap timers;
+	struct heap timers; /* fires and retries, by instant */
+	struct heap held;   /* timers taken early that must wait for their instant */
 	struct hmap jobs; /* name -> struct ejob */
 	struct runmap runs;
 	struct eexec **execs; /* sorted by id */
@@ -257,6 +258,13 @@ static void set_str(char **dst, char *s)
 {
 	free(*dst);
 	*dst = s;
+}
+
+/* Takes a timer out of whichever heap holds it. */
+static void timer_cancel(struct engine *e, struct timer *t)
+{
+	heap_remove(&e->timers, &t->node);
+	heap_remove(&e->held, &t->node);
 }
 
 /* ------------------------------------------------------------------ */
@@ -476,6 +484,8 @@ static void dispatch(struct engine *e, struct erun *r, int idx, struct eexec *x,
 	a->shard_param = (size_t)idx < r->spec->nshard_params ? r->spec->shard_params[idx] : NULL;
 	a->params = r->rec.params;
 	a->executor = sh->executor;
+	/* A fire taken early (lead time) must not start before its instant. */
+	a->not_before = sh->attempt == 1 ? r->rec.scheduled_at : 0;
 }
 
 static char *no_executor_msg(const struct job_spec *spec)
@@ -606,7 +616,7 @@ static int64_t fire(struct engine *e, struct ejob *j, int64_t at, enum run_trigg
 
 static void job_free(struct engine *e, struct ejob *j)
 {
-	heap_remove(&e->timers, &j->fire.node);
+	timer_cancel(e, &j->fire);
 	job_spec_unref(j->spec);
 	free(j);
 }
@@ -791,7 +801,7 @@ static void kill_run(struct engine *e, struct erun *r, const char *why, int64_t 
 		if (run_state_final(sh->state))
 			continue;
 		if (heap_node_active(&r->xs[i].retry.node) || r->queued || sh->attempt == 0) {
-			heap_remove(&e->timers, &r->xs[i].retry.node);
+			timer_cancel(e, &r->xs[i].retry);
 			sh->state = RUN_CANCELLED;
 			sh->finished_at = now;
 			r->open--;
@@ -818,7 +828,7 @@ static void arm(struct engine *e, struct ejob *j, int64_t after)
 {
 	int64_t next;
 
-	heap_remove(&e->timers, &j->fire.node);
+	timer_cancel(e, &j->fire);
 	if (j->spec->paused || j->removed)
 		return;
 	if (cron_next(j->spec->cron, j->spec->tz, after, &next) == 0)
@@ -955,6 +965,7 @@ int engine_new(const struct engine_options *opt, struct engine **out)
 	e->next_id = e->opt.first_run_id > 0 ? e->opt.first_run_id : 1;
 	e->rng = e->opt.seed ? e->opt.seed : 0x2545F4914F6CDD1Dull;
 	heap_init(&e->timers);
+	heap_init(&e->held);
 	hmap_init(&e->jobs);
 	*out = e;
 	return 0;
@@ -973,7 +984,7 @@ void engine_free(struct engine *e)
 
 		if (r) {
 			for (int s = 0; s < r->rec.nshards; s++)
-				heap_remove(&e->timers, &r->xs[s].retry.node);
+				timer_cancel(e, &r->xs[s].retry);
 			run_free(r);
 		}
 	}
@@ -988,6 +999,7 @@ void engine_free(struct engine *e)
 		job_free(e, j);
 	}
 	heap_free(&e->timers);
+	heap_free(&e->held);
 	for (size_t i = 0; i < e->nexecs; i++) {
 		for (size_t l = 0; l < e->execs[i]->nlabels; l++)
 			free(e->execs[i]->labels[l]);
@@ -1068,7 +1080,7 @@ int engine_job_remove(struct engine *e, const char *name, int64_t now)
 		return CLOVER_ENOENT;
 	hmap_del(&e->jobs, name);
 	e->stats.jobs--;
-	heap_remove(&e->timers, &j->fire.node);
+	timer_cancel(e, &j->fire);
 	j->removed = true;
 	for (struct erun *r = j->active; r;) {
 		struct erun *next = r->next;
@@ -1086,27 +1098,52 @@ int engine_job_remove(struct engine *e, const char *name, int64_t now)
 	return 0;
 }
 
+static void timer_due(struct engine *e, struct timer *t, int64_t now)
+{
+	if (t->kind == TIMER_FIRE)
+		fire_due(e, container_of(t, struct ejob, fire), now);
+	else
+		retry_due(e, container_of(t, struct eshard, retry), now);
+}
+
+/*
+ * Fires are taken up to lead_ms before their instant, so that creating,
+ * recording and dispatching a burst of runs happens before the instant and
+ * the executor only has to start them on time (DISPATCH carries
+ * not_before). Only a fire whose job has no active run is taken early: the
+ * concurrency policy must see the job as it is at the instant. Retries and
+ * fires of busy jobs wait in `held` for their exact instant.
+ */
 int engine_tick(struct engine *e, int64_t now)
 {
 	struct heap_node *n;
 
-	while ((n = heap_min(&e->timers)) != NULL && n->deadline <= now) {
+	while ((n = heap_min(&e->timers)) != NULL && n->deadline <= now + e->opt.lead_ms) {
 		struct timer *t = container_of(n, struct timer, node);
 
 		heap_remove(&e->timers, n);
-		if (t->kind == TIMER_FIRE)
-			fire_due(e, container_of(t, struct ejob, fire), now);
-		else
-			retry_due(e, container_of(t, struct eshard, retry), now);
+		if (n->deadline > now &&
+		    (t->kind == TIMER_RETRY || container_of(t, struct ejob, fire)->active)) {
+			heap_insert(&e->held, n, n->deadline);
+			continue;
+		}
+		timer_due(e, t, now);
+	}
+	while ((n = heap_min(&e->held)) != NULL && n->deadline <= now) {
+		heap_remove(&e->held, n);
+		timer_due(e, container_of(n, struct timer, node), now);
 	}
 	return 0;
 }
 
 int64_t engine_next_wake(const struct engine *e)
 {
-	struct heap_node *n = heap_min(&e->timers);
+	struct heap_node *t = heap_min(&e->timers), *h = heap_min(&e->held);
+	int64_t wake = t ? t->deadline - e->opt.lead_ms : INT64_MAX;
 
-	return n ? n->deadline : INT64_MAX;
+	if (h && h->deadline < wake)
+		wake = h->deadline;
+	return wake;
 }
 
 int engine_job_next_fire(const struct engine *e, const char *name, int64_t *at)

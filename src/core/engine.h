@@ -34,6 +34,7 @@ struct engine_options {
 	int misfire_cap;        /* fire_all runs / skipped records per misfire (default 100) */
 	int serial_queue_max;   /* runs queued behind a running one (default 16) */
 	uint64_t seed;          /* for the `random` route */
+	int64_t lead_ms;        /* fire up to this early when the job is idle (default 0) */
 };
 
 enum engine_action_kind {
@@ -63,6 +64,7 @@ struct engine_action {
 	const char *shard_param; /* DISPATCH: or NULL */
 	const char *params;      /* DISPATCH: manual trigger params, or NULL */
 	const char *executor;
+	int64_t not_before; /* DISPATCH: do not start before this instant (0: at once) */
 	bool timed_out; /* KILL: because of the job's timeout */
 	/* EVENT */
 	enum engine_event_level level;

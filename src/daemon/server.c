@@ -40,6 +40,12 @@
 #define LOCAL_EXECUTOR "local"
 #define PRUNE_EVERY_MS (3600 * 1000LL)
 #define PRUNE_BATCH 5000
+/*
+ * How early an idle job's fire is prepared and handed to the executor, which
+ * holds it until its instant: a burst of 100,000 fires is recorded and
+ * dispatched before the second, not after it.
+ */
+#define FIRE_LEAD_MS 800
 
 enum msg_kind {
 	MSG_STARTED,
@@ -295,6 +301,7 @@ static void carry_out(struct server *s)
 				.spec = a[i].spec,
 				.shard_param = a[i].shard_param,
 				.params = a[i].params,
+				.not_before = a[i].not_before,
 			};
 
 			log_at(LOG_DEBUG, "engine", "job=%s run=%lld shard=%d attempt=%d dispatch",
@@ -494,6 +501,7 @@ static int start(struct server *s, struct error_info *e)
 		return error_set(e, rc, NULL, "cannot read the store: %s", clover_strerror(rc));
 	eo.first_run_id = maxid + 1;
 	eo.seed = (uint64_t)time_mono_ns();
+	eo.lead_ms = FIRE_LEAD_MS;
 	if ((rc = engine_new(&eo, &s->engine)))
 		return error_set(e, rc, NULL, "out of memory");
 	xo.workers = s->cfg.workers;

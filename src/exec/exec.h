@@ -39,6 +39,7 @@ struct exec_request {
 	struct job_spec *spec;   /* a reference is taken */
 	const char *shard_param; /* or NULL */
 	const char *params;      /* manual trigger params, or NULL */
+	int64_t not_before;      /* wall-clock ms: do not start before (0: at once) */
 };
 
 enum exec_event_kind { EXEC_EV_STARTED, EXEC_EV_LOG, EXEC_EV_PROGRESS, EXEC_EV_FINISHED };

@@ -18,6 +18,7 @@
 #include "base/time.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -159,6 +160,23 @@ static void task_free(struct exec_task *t)
 	free(t);
 }
 
+/*
+ * A shard dispatched ahead of its scheduled instant (the engine's lead time)
+ * starts at the instant, not before; a kill ends the wait early.
+ */
+static void wait_for_instant(struct exec_worker *w, struct exec_ctx *ctx, int64_t not_before)
+{
+	int64_t now;
+
+	while ((now = time_wall_ms()) < not_before &&
+	       exec_ctx_kill_kind(ctx) == EXEC_KILL_NONE) {
+		struct pollfd pfd = {w->wakefd, POLLIN, 0};
+		int64_t d = not_before - now;
+
+		poll(&pfd, 1, d > 1000 ? 1000 : (int)d);
+	}
+}
+
 static void run_task(struct exec_worker *w, struct exec_task *t)
 {
 	struct exec_pool *p = w->pool;
@@ -167,6 +185,7 @@ static void run_task(struct exec_worker *w, struct exec_task *t)
 	struct exec_result res;
 	enum exec_kill_kind kind;
 
+	wait_for_instant(w, &ctx, t->req.not_before);
 	if (t->req.spec->timeout_ms > 0)
 		ctx.deadline_ms = time_mono_ms() + t->req.spec->timeout_ms;
 	emit(p, t, &ev);

@@ -30,6 +30,7 @@
 struct pending {
 	int64_t run_id;
 	int shard, attempt;
+	int64_t start; /* not before (the dispatch's not_before) */
 	int64_t end;
 	enum run_state outcome;
 	char executor[32];
@@ -97,7 +98,8 @@ static void drain(struct sim *s)
 			p->run_id = a[i].run_id;
 			p->shard = a[i].shard;
 			p->attempt = a[i].attempt;
-			p->end = s->now + s->duration;
+			p->start = a[i].not_before > s->now ? a[i].not_before : s->now;
+			p->end = p->start + s->duration;
 			p->outcome = s->outcome(s, a[i].run_id, a[i].shard, a[i].attempt);
 			snprintf(p->executor, sizeof(p->executor), "%s", a[i].executor);
 			snprintf(s->last_params, sizeof(s->last_params), "%s",
@@ -130,7 +132,7 @@ static void run_executors(struct sim *s)
 	for (int k = 0; k < s->np; k++) {
 		struct pending *p = &s->p[k];
 
-		if (!p->started) {
+		if (!p->started && p->start <= s->now) {
 			engine_shard_started(s->e, p->run_id, p->shard, p->attempt, s->now);
 			p->started = true;
 		}
@@ -138,7 +140,7 @@ static void run_executors(struct sim *s)
 	for (int k = 0; k < s->np;) {
 		struct pending *p = &s->p[k];
 
-		if (p->end <= s->now) {
+		if (p->end <= s->now && (p->started || p->killed)) {
 			enum run_state st = p->killed ? RUN_CANCELLED : p->outcome;
 
 			engine_shard_finished(s->e, p->run_id, p->shard, p->attempt, st,
@@ -159,10 +161,10 @@ static void advance(struct sim *s, int64_t until)
 		int64_t wake = engine_next_wake(s->e);
 
 		for (int k = 0; k < s->np; k++) {
-			if (!s->p[k].started)
-				wake = s->now;
-			else if (s->p[k].end < wake)
-				wake = s->p[k].end;
+			int64_t t = s->p[k].started || s->p[k].killed ? s->p[k].end : s->p[k].start;
+
+			if (t < wake)
+				wake = t;
 		}
 		if (wake > until)
 			break;
@@ -176,10 +178,10 @@ static void advance(struct sim *s, int64_t until)
 	s->now = until;
 }
 
-static struct sim *sim_new(int executors)
+static struct sim *sim_new_lead(int executors, int64_t lead)
 {
 	struct sim *s = calloc(1, sizeof(*s));
-	struct engine_options opt = {.seed = 42};
+	struct engine_options opt = {.seed = 42, .lead_ms = lead};
 	const char *local[] = {"clover.local=true"};
 
 	assert_non_null(s);
@@ -195,6 +197,11 @@ static struct sim *sim_new(int executors)
 		assert_int_equal(engine_executor_join(s->e, id, local, 1, 8), 0);
 	}
 	return s;
+}
+
+static struct sim *sim_new(int executors)
+{
+	return sim_new_lead(executors, 0);
 }
 
 static void sim_free(struct sim *s)
@@ -759,15 +766,14 @@ static enum run_state random_outcome(struct sim *s, int64_t run_id, int shard, i
 	return rnd() % 5 == 0 ? RUN_FAILED : RUN_SUCCEEDED;
 }
 
-static void seeded_simulation_never_duplicates_or_loses_an_instant(void **state)
+static void seeded_simulation(int64_t lead)
 {
 	const char *sched[] = {"*/7 * * * * ?", "0 */3 * * * ?", "@every 45s", "15 * * * * ?",
 			       "0 0/5 * * * ?"};
 	const char *conc[] = {"forbid", "allow", "serial", "replace"};
-	struct sim *s = sim_new(3);
+	struct sim *s = sim_new_lead(3, lead);
 	int64_t end = T0 + 6 * 3600 * 1000LL;
 
-	(void)state;
 	rnd_state = 0x9E3779B97F4A7C15ull;
 	s->outcome = random_outcome;
 	for (int i = 0; i < 12; i++) {
@@ -802,9 +808,49 @@ static void seeded_simulation_never_duplicates_or_loses_an_instant(void **state)
 				if (s->runs[q].job && strcmp(s->runs[q].job, name) == 0)
 					assert_true(s->runs[q].scheduled_at != s->runs[r].scheduled_at);
 			}
+			/* Never started before its instant, however early it was fired. */
+			if (s->runs[r].started_at)
+				assert_true(s->runs[r].started_at >= s->runs[r].scheduled_at);
 		}
 		assert_int_equal(seen, expected);
 	}
+	sim_free(s);
+}
+
+static void seeded_simulation_never_duplicates_or_loses_an_instant(void **state)
+{
+	(void)state;
+	seeded_simulation(0);
+}
+
+static void seeded_simulation_with_lead_time_keeps_every_guarantee(void **state)
+{
+	(void)state;
+	seeded_simulation(700);
+}
+
+static void lead_time_fires_early_but_starts_on_time(void **state)
+{
+	struct sim *s = sim_new_lead(1, 500);
+
+	(void)state;
+	s->duration = 2500;
+	put(s, "{\"name\":\"l\",\"schedule\":\"@every 1s\",\"run\":{\"shell\":\"x\"}}", s->now);
+	assert_int_equal(engine_next_wake(s->e), T0 + 500);
+	advance(s, T0 + 600);
+	/* Created and dispatched before 1 s, not started yet. */
+	assert_int_equal(s->maxid, 1);
+	assert_int_equal(s->runs[0].scheduled_at, T0 + 1000);
+	assert_true(s->runs[0].created_at < s->runs[0].scheduled_at);
+	assert_int_equal(s->runs[0].state, RUN_PENDING);
+	advance(s, T0 + 1000);
+	assert_int_equal(s->runs[0].started_at, T0 + 1000);
+	/* While it runs, the next fire waits for its instant: forbid sees the job as it is then. */
+	advance(s, T0 + 1999);
+	assert_int_equal(s->maxid, 1);
+	advance(s, T0 + 2000);
+	assert_int_equal(s->maxid, 2);
+	assert_int_equal(s->runs[1].state, RUN_SKIPPED);
 	sim_free(s);
 }
 
@@ -837,6 +883,8 @@ int main(void)
 		cmocka_unit_test(removed_job_lets_running_finish_and_cancels_queued),
 		cmocka_unit_test(shard_strategies_match_the_design_vectors),
 		cmocka_unit_test(seeded_simulation_never_duplicates_or_loses_an_instant),
+		cmocka_unit_test(seeded_simulation_with_lead_time_keeps_every_guarantee),
+		cmocka_unit_test(lead_time_fires_early_but_starts_on_time),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

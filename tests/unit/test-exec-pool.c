@@ -86,6 +86,44 @@ static void test_noop(void **state)
 	rec_clear(&r);
 }
 
+/* A shard dispatched ahead of its instant starts at the instant; a kill ends the wait. */
+static void test_not_before(void **state)
+{
+	struct rec r;
+	struct exec_pool *p;
+	struct job_spec *sp = mkspec("{\"name\":\"n\",\"schedule\":\"@manual\","
+	                             "\"run\":{\"handler\":\"noop\"}}");
+	int64_t at = time_wall_ms() + 300;
+	struct exec_request req = {.run_id = 1, .shard_count = 1, .attempt = 1, .spec = sp,
+	                           .not_before = at};
+	struct rec_ev s, f;
+
+	(void)state;
+	rec_init(&r);
+	p = mkpool(&r, 2, 0, 0, 0);
+	assert_int_equal(exec_submit(p, &req), 0);
+	s = rec_wait(&r, 1, EXEC_EV_STARTED, 5000);
+	assert_true(s.at >= at);
+	f = rec_wait(&r, 1, EXEC_EV_FINISHED, 5000);
+	assert_int_equal(f.state, RUN_SUCCEEDED);
+	rec_ev_free(&s);
+	rec_ev_free(&f);
+
+	/* A kill while it waits for an instant far away ends it at once. */
+	req.run_id = 2;
+	req.not_before = time_wall_ms() + 60000;
+	assert_int_equal(exec_submit(p, &req), 0);
+	sleep_ms(50);
+	assert_int_equal(exec_kill(p, 2, 0, 1, false), 0);
+	f = rec_wait(&r, 2, EXEC_EV_FINISHED, 2000);
+	assert_int_equal(f.state, RUN_CANCELLED);
+	rec_ev_free(&f);
+	wait_idle(p);
+	exec_pool_free(p);
+	job_spec_unref(sp);
+	rec_clear(&r);
+}
+
 static void test_many_noops_exactly_once(void **state)
 {
 	enum { N = 20000 };
@@ -413,6 +451,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_noop),
+	    cmocka_unit_test(test_not_before),
 	    cmocka_unit_test(test_many_noops_exactly_once),
 	    cmocka_unit_test(test_fifo_order),
 	    cmocka_unit_test(test_unknown_handler),
