@@ -454,6 +454,7 @@ static struct eexec *route_pick(struct engine *e, struct ejob *j, struct eexec *
 
 static void finish_shard(struct engine *e, struct erun *r, int idx, enum run_state st,
 			 char *msg, int64_t at, bool release);
+static struct eexec *exec_find(struct engine *e, const char *id);
 
 /* Sends one attempt of shard `idx` to executor `x`. */
 static void dispatch(struct engine *e, struct erun *r, int idx, struct eexec *x, int64_t now)
@@ -553,6 +554,64 @@ static int shard_count_for(struct engine *e, const struct job_spec *spec)
 
 static void kill_run(struct engine *e, struct erun *r, const char *why, int64_t now);
 
+/* A run fired ahead of its instant (lead time) that has not reached it yet. */
+static bool run_early(const struct erun *r, int64_t now)
+{
+	return r->rec.state == RUN_PENDING && !r->queued && r->rec.scheduled_at > now;
+}
+
+/*
+ * Takes back a run fired ahead of its instant: it cannot have started, so its
+ * dispatched shards are cancelled at the executor (whose reports are then
+ * ignored: the run is gone from the table) and the instant is recorded as
+ * skipped with `why`.
+ */
+static void withdraw(struct engine *e, struct erun *r, char *why, int64_t now)
+{
+	struct ejob *j = r->job;
+
+	for (int i = 0; i < r->rec.nshards; i++) {
+		struct shard_rec *sh = &r->rec.shards[i];
+		struct eexec *x = exec_find(e, sh->executor);
+		struct engine_action *a;
+
+		if (sh->attempt > 0 && !run_state_final(sh->state)) {
+			if (x && x->running > 0)
+				x->running--;
+			a = act_push(e, ENGINE_ACT_KILL);
+			if (a) {
+				a->run_id = r->rec.id;
+				a->shard = i;
+				a->attempt = sh->attempt;
+				a->executor = sh->executor;
+			}
+		}
+		sh->state = RUN_SKIPPED;
+		sh->finished_at = now;
+	}
+	r->open = 0;
+	r->rec.state = RUN_SKIPPED;
+	r->rec.finished_at = now;
+	set_str(&r->rec.reason, why);
+	e->stats.skipped++;
+	persist(e, r);
+	active_unlink(j, r);
+	j->nrunning--;
+	runmap_del(&e->runs, r->rec.id);
+	r->next = e->dead;
+	e->dead = r;
+}
+
+/* Withdraws the job's runs fired ahead of instants still to come. */
+static void withdraw_early(struct engine *e, struct ejob *j, const char *what, int64_t now)
+{
+	for (struct erun *r = j->active, *next; r; r = next) {
+		next = r->next;
+		if (run_early(r, now))
+			withdraw(e, r, fmt("the job was %s before this instant", what), now);
+	}
+}
+
 /*
  * One fire of a job: applies the concurrency policy and starts, queues or
  * skips a run. Returns the run's id (0 when out of memory).
@@ -569,8 +628,12 @@ static int64_t fire(struct engine *e, struct ejob *j, int64_t at, enum run_trigg
 			int64_t id = e->next_id;
 
 			record_skipped(e, j, at, trig,
-				       fmt("run %lld was still running (concurrency: forbid)",
-					   (long long)j->active->rec.id),
+				       run_early(j->active, now)
+					       ? fmt("run %lld, scheduled for this job's next instant, "
+						     "is about to start (concurrency: forbid)",
+						     (long long)j->active->rec.id)
+					       : fmt("run %lld was still running (concurrency: forbid)",
+						     (long long)j->active->rec.id),
 				       now);
 			return id;
 		}
@@ -1041,7 +1104,6 @@ int engine_job_put(struct engine *e, struct job_spec *spec, int64_t since, int64
 {
 	struct ejob *j = hmap_get(&e->jobs, spec->name);
 
-	(void)now;
 	if (j == NULL) {
 		j = calloc(1, sizeof(*j));
 		if (j == NULL) {
@@ -1062,6 +1124,7 @@ int engine_job_put(struct engine *e, struct job_spec *spec, int64_t since, int64
 		/* The map's key lives in the spec: re-put it with the new one. */
 		struct job_spec *old = j->spec;
 
+		withdraw_early(e, j, spec->paused ? "paused" : "changed", now);
 		j->spec = spec;
 		hmap_put(&e->jobs, spec->name, j);
 		job_spec_unref(old);
@@ -1081,6 +1144,7 @@ int engine_job_remove(struct engine *e, const char *name, int64_t now)
 	hmap_del(&e->jobs, name);
 	e->stats.jobs--;
 	timer_cancel(e, &j->fire);
+	withdraw_early(e, j, "deleted", now);
 	j->removed = true;
 	for (struct erun *r = j->active; r;) {
 		struct erun *next = r->next;

@@ -854,6 +854,33 @@ static void lead_time_fires_early_but_starts_on_time(void **state)
 	sim_free(s);
 }
 
+static void job_change_withdraws_a_run_fired_ahead(void **state)
+{
+	struct sim *s = sim_new_lead(1, 500);
+	int64_t id;
+
+	(void)state;
+	put(s, "{\"name\":\"w\",\"schedule\":\"@every 1s\",\"run\":{\"shell\":\"x\"}}", s->now);
+	advance(s, T0 + 600); /* run 1 fired ahead for 1 s */
+	assert_int_equal(s->runs[0].state, RUN_PENDING);
+	/* A manual trigger now meets the imminent run (forbid), with a clear reason. */
+	assert_int_equal(engine_trigger(s->e, "w", NULL, s->now, &id), 0);
+	drain(s);
+	assert_int_equal(s->runs[id - 1].state, RUN_SKIPPED);
+	assert_non_null(strstr(s->runs[id - 1].reason, "about to start"));
+	/* Changing the job takes the early run back before it can start. */
+	put(s, "{\"name\":\"w\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"y\"}}", s->now);
+	assert_int_equal(s->kills, 1);
+	assert_int_equal(s->runs[0].state, RUN_SKIPPED);
+	assert_string_equal(s->runs[0].reason, "the job was changed before this instant");
+	assert_int_equal(engine_trigger(s->e, "w", NULL, s->now, &id), 0);
+	drain(s);
+	advance(s, T0 + 5000);
+	assert_int_equal(s->runs[id - 1].state, RUN_SUCCEEDED);
+	assert_int_equal(s->maxid, 3);
+	sim_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -885,6 +912,7 @@ int main(void)
 		cmocka_unit_test(seeded_simulation_never_duplicates_or_loses_an_instant),
 		cmocka_unit_test(seeded_simulation_with_lead_time_keeps_every_guarantee),
 		cmocka_unit_test(lead_time_fires_early_but_starts_on_time),
+		cmocka_unit_test(job_change_withdraws_a_run_fired_ahead),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
