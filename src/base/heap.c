@@ -1,58 +1,58 @@
 /* SPDX-License-Identifier: MIT */
-/* Array-backed intrusive min-heap; see heap.h. */
+/* Array-backed intrusive min-heap with inline keys; see heap.h. */
 #include "base/heap.h"
 #include "clover.h"
 
 #include <stdlib.h>
 
-static bool less(const struct heap_node *a, const struct heap_node *b)
+static bool less(const struct heap_entry *a, const struct heap_entry *b)
 {
 	if (a->deadline != b->deadline)
 		return a->deadline < b->deadline;
 	return a->seq < b->seq;
 }
 
-static void place(struct heap *h, size_t i, struct heap_node *node)
+static void place(struct heap *h, size_t i, struct heap_entry ent)
 {
-	h->v[i] = node;
-	node->idx = i;
+	h->v[i] = ent;
+	ent.node->idx = i;
 }
 
 static void sift_up(struct heap *h, size_t i)
 {
-	struct heap_node *node = h->v[i];
+	struct heap_entry ent = h->v[i];
 
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
 
-		if (!less(node, h->v[parent]))
+		if (!less(&ent, &h->v[parent]))
 			break;
 		place(h, i, h->v[parent]);
 		i = parent;
 	}
-	place(h, i, node);
+	place(h, i, ent);
 }
 
 static void sift_down(struct heap *h, size_t i)
 {
-	struct heap_node *node = h->v[i];
+	struct heap_entry ent = h->v[i];
 
 	for (;;) {
 		size_t l = 2 * i + 1, m = i;
-		struct heap_node *best = node;
+		const struct heap_entry *best = &ent;
 
-		if (l < h->n && less(h->v[l], best)) {
+		if (l < h->n && less(&h->v[l], best)) {
 			m = l;
-			best = h->v[l];
+			best = &h->v[l];
 		}
-		if (l + 1 < h->n && less(h->v[l + 1], best))
+		if (l + 1 < h->n && less(&h->v[l + 1], best))
 			m = l + 1;
 		if (m == i)
 			break;
 		place(h, i, h->v[m]);
 		i = m;
 	}
-	place(h, i, node);
+	place(h, i, ent);
 }
 
 void heap_init(struct heap *h)
@@ -65,7 +65,7 @@ void heap_init(struct heap *h)
 void heap_free(struct heap *h)
 {
 	for (size_t i = 0; i < h->n; i++)
-		h->v[i]->idx = HEAP_NONE;
+		h->v[i].node->idx = HEAP_NONE;
 	free(h->v);
 	heap_init(h);
 }
@@ -79,7 +79,7 @@ void heap_node_init(struct heap_node *node)
 
 int heap_reserve(struct heap *h, size_t n)
 {
-	struct heap_node **v;
+	struct heap_entry *v;
 
 	if (n <= h->cap)
 		return 0;
@@ -97,7 +97,7 @@ int heap_insert(struct heap *h, struct heap_node *node, int64_t deadline)
 		return CLOVER_ENOMEM;
 	node->deadline = deadline;
 	node->seq = h->next_seq++;
-	h->v[h->n] = node;
+	h->v[h->n] = (struct heap_entry){deadline, node->seq, node};
 	node->idx = h->n++;
 	sift_up(h, node->idx);
 	return 0;
@@ -106,16 +106,16 @@ int heap_insert(struct heap *h, struct heap_node *node, int64_t deadline)
 void heap_remove(struct heap *h, struct heap_node *node)
 {
 	size_t i = node->idx;
-	struct heap_node *last;
+	struct heap_entry last;
 
-	if (i == HEAP_NONE || i >= h->n || h->v[i] != node)
+	if (i == HEAP_NONE || i >= h->n || h->v[i].node != node)
 		return;
 	node->idx = HEAP_NONE;
 	last = h->v[--h->n];
 	if (i == h->n)
 		return;
 	place(h, i, last);
-	if (i > 0 && less(last, h->v[(i - 1) / 2]))
+	if (i > 0 && less(&last, &h->v[(i - 1) / 2]))
 		sift_up(h, i);
 	else
 		sift_down(h, i);
@@ -123,7 +123,7 @@ void heap_remove(struct heap *h, struct heap_node *node)
 
 struct heap_node *heap_min(const struct heap *h)
 {
-	return h->n ? h->v[0] : NULL;
+	return h->n ? h->v[0].node : NULL;
 }
 
 struct heap_node *heap_pop(struct heap *h)

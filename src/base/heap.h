@@ -2,9 +2,10 @@
 /*
  * Intrusive binary min-heap of timers keyed by (deadline, sequence): equal
  * deadlines pop in insertion order (FIFO), as in libuv's timers. Nodes live
- * inside their owners (use container_of); the heap stores pointers in an array
- * and keeps each node's index so removal and re-keying are O(log n).
- * Not thread-safe.
+ * inside their owners (use container_of); the heap's array holds each entry's
+ * key next to the node pointer, so sifting compares keys without touching the
+ * nodes (with a million timers, chasing node pointers is mostly cache misses),
+ * and each node keeps its index so removal is O(log n). Not thread-safe.
  */
 #ifndef CLOVER_BASE_HEAP_H
 #define CLOVER_BASE_HEAP_H
@@ -23,8 +24,14 @@ struct heap_node {
 
 #define HEAP_NONE ((size_t)-1)
 
+struct heap_entry {
+	int64_t deadline;
+	uint64_t seq;
+	struct heap_node *node;
+};
+
 struct heap {
-	struct heap_node **v;
+	struct heap_entry *v;
 	size_t n;
 	size_t cap;
 	uint64_t next_seq;

@@ -94,6 +94,7 @@ struct engine {
 	size_t nstrs, capstrs;
 	struct erun *dead; /* finished runs, freed when actions are cleared */
 	struct ejob *orphans; /* removed jobs whose runs are still active */
+	struct hmap interned; /* executor ids that records point to */
 	struct engine_stats stats;
 };
 
@@ -270,28 +271,65 @@ static void timer_cancel(struct engine *e, struct timer *t)
 /* ------------------------------------------------------------------ */
 /* runs */
 
+/*
+ * A run, its shard records and its per-shard timers are one allocation. Its
+ * record borrows the job name from the run's spec and executor ids from the
+ * engine's interned strings; it owns params, reason and shard messages.
+ */
 static void run_free(struct erun *r)
 {
 	if (r == NULL)
 		return;
-	run_rec_clear(&r->rec);
+	free(r->rec.params);
+	free(r->rec.reason);
+	for (int i = 0; i < r->rec.nshards; i++)
+		free(r->rec.shards[i].message);
 	job_spec_unref(r->spec);
-	free(r->xs);
 	free(r);
+}
+
+static struct erun *run_alloc(struct ejob *j, int nshards)
+{
+	struct erun *r = calloc(1, sizeof(*r) + (size_t)nshards * (sizeof(struct shard_rec) +
+								   sizeof(struct eshard)));
+
+	if (r == NULL)
+		return NULL;
+	r->rec.shards = (struct shard_rec *)(r + 1);
+	r->xs = (struct eshard *)(r->rec.shards + nshards);
+	r->rec.nshards = nshards;
+	for (int i = 0; i < nshards; i++) {
+		heap_node_init(&r->xs[i].retry.node);
+		r->xs[i].retry.kind = TIMER_RETRY;
+		r->xs[i].run = r;
+		r->xs[i].index = i;
+	}
+	r->job = j;
+	r->spec = job_spec_ref(j->spec);
+	r->rec.job = r->spec->name;
+	return r;
+}
+
+/* The engine's copy of an executor id: stable while the engine lives. */
+static char *intern(struct engine *e, const char *id)
+{
+	char *s = hmap_get(&e->interned, id);
+
+	if (s == NULL && (s = strdup(id)) != NULL && hmap_put(&e->interned, s, s)) {
+		free(s);
+		s = NULL;
+	}
+	return s;
 }
 
 static struct erun *run_new(struct engine *e, struct ejob *j, int64_t scheduled_at,
 			    enum run_trigger trig, const char *params, int nshards, int64_t now)
 {
-	struct erun *r = calloc(1, sizeof(*r));
+	struct erun *r = run_alloc(j, nshards);
 
 	if (r == NULL)
 		return NULL;
-	r->rec.shards = calloc((size_t)nshards, sizeof(*r->rec.shards));
-	r->xs = calloc((size_t)nshards, sizeof(*r->xs));
-	r->rec.job = strdup(j->spec->name);
-	if (r->rec.shards == NULL || r->xs == NULL || r->rec.job == NULL ||
-	    (params && (r->rec.params = strdup(params)) == NULL)) {
+	if (params && (r->rec.params = strdup(params)) == NULL) {
 		run_free(r);
 		return NULL;
 	}
@@ -300,7 +338,6 @@ static struct erun *run_new(struct engine *e, struct ejob *j, int64_t scheduled_
 	r->rec.trigger = trig;
 	r->rec.state = RUN_PENDING;
 	r->rec.created_at = now;
-	r->rec.nshards = nshards;
 	for (int i = 0; i < nshards; i++) {
 		struct shard_rec *sh = &r->rec.shards[i];
 
@@ -308,14 +345,8 @@ static struct erun *run_new(struct engine *e, struct ejob *j, int64_t scheduled_
 		sh->state = RUN_PENDING;
 		sh->exit_code = -1;
 		sh->progress = -1;
-		heap_node_init(&r->xs[i].retry.node);
-		r->xs[i].retry.kind = TIMER_RETRY;
-		r->xs[i].run = r;
-		r->xs[i].index = i;
 	}
 	r->open = nshards;
-	r->job = j;
-	r->spec = job_spec_ref(j->spec);
 	return r;
 }
 
@@ -461,11 +492,11 @@ static void dispatch(struct engine *e, struct erun *r, int idx, struct eexec *x,
 {
 	struct shard_rec *sh = &r->rec.shards[idx];
 	struct engine_action *a;
-	char *id = strdup(x->id);
+	char *id = intern(e, x->id);
 
 	if (id == NULL)
 		return;
-	set_str(&sh->executor, id);
+	sh->executor = id;
 	sh->attempt++;
 	sh->state = RUN_PENDING;
 	sh->started_at = 0;
@@ -1030,6 +1061,7 @@ int engine_new(const struct engine_options *opt, struct engine **out)
 	heap_init(&e->timers);
 	heap_init(&e->held);
 	hmap_init(&e->jobs);
+	hmap_init(&e->interned);
 	*out = e;
 	return 0;
 }
@@ -1071,6 +1103,9 @@ void engine_free(struct engine *e)
 		free(e->execs[i]);
 	}
 	free(e->execs);
+	for (size_t i = 0; hmap_next(&e->interned, &i, &k, &v);)
+		free(v);
+	hmap_free(&e->interned);
 	free(e->acts);
 	free(e->strs);
 	free(e);
@@ -1323,28 +1358,33 @@ int engine_recover_run(struct engine *e, const struct run_rec *rec, int64_t now)
 		return CLOVER_EINVAL;
 	if (j == NULL)
 		return CLOVER_ENOENT;
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return CLOVER_ENOMEM;
-	if (run_rec_copy(&r->rec, rec) ||
-	    (r->xs = calloc((size_t)(rec->nshards ? rec->nshards : 1), sizeof(*r->xs))) == NULL ||
-	    runmap_put(&e->runs, r)) {
-		run_rec_clear(&r->rec);
-		free(r->xs);
-		free(r);
-		return CLOVER_ENOMEM;
+	if (rec->nshards < 1 || (r = run_alloc(j, rec->nshards)) == NULL)
+		return rec->nshards < 1 ? CLOVER_EINVAL : CLOVER_ENOMEM;
+	r->rec.id = rec->id;
+	r->rec.scheduled_at = rec->scheduled_at;
+	r->rec.trigger = rec->trigger;
+	r->rec.state = rec->state;
+	r->rec.created_at = rec->created_at;
+	r->rec.started_at = rec->started_at;
+	r->rec.finished_at = rec->finished_at;
+	for (int i = 0; i < rec->nshards; i++) {
+		const struct shard_rec *src = &rec->shards[i];
+		struct shard_rec *sh = &r->rec.shards[i];
+
+		*sh = *src;
+		sh->message = NULL;
+		sh->executor = NULL;
+		if ((src->message && (sh->message = strdup(src->message)) == NULL) ||
+		    (src->executor && (sh->executor = intern(e, src->executor)) == NULL))
+			goto nomem;
+		r->open += !run_state_final(sh->state);
 	}
+	if ((rec->params && (r->rec.params = strdup(rec->params)) == NULL) ||
+	    (rec->reason && (r->rec.reason = strdup(rec->reason)) == NULL) ||
+	    runmap_put(&e->runs, r))
+		goto nomem;
 	if (rec->id >= e->next_id)
 		e->next_id = rec->id + 1;
-	r->job = j;
-	r->spec = job_spec_ref(j->spec);
-	for (int i = 0; i < r->rec.nshards; i++) {
-		heap_node_init(&r->xs[i].retry.node);
-		r->xs[i].retry.kind = TIMER_RETRY;
-		r->xs[i].run = r;
-		r->xs[i].index = i;
-		r->open += !run_state_final(r->rec.shards[i].state);
-	}
 	active_link(j, r);
 	j->nrunning++;
 	persist(e, r);
@@ -1367,6 +1407,9 @@ int engine_recover_run(struct engine *e, const struct run_rec *rec, int64_t now)
 			     false);
 	}
 	return 0;
+nomem:
+	run_free(r);
+	return CLOVER_ENOMEM;
 }
 
 static int exec_cmp(const void *a, const void *b)
