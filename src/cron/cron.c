@@ -1039,7 +1039,7 @@ static int next_cron(const struct cron_expr *c, const struct tz *z, int64_t afte
 		if (p < o && lo < t + (o - p)) {
 			/* Gap: the skipped wall times, shifted forward by o - p. */
 			w = known_next(c, &kn, lo + p);
-			if (w != WALL_NONE_HI && w < t + o)
+			if (w != WALL_NONE_HI && w < t + o && w - p < end)
 				best = w - p;
 		}
 		wlo = lo + o;
