@@ -1504,6 +1504,27 @@ int engine_executor_leave(struct engine *e, const char *id, int64_t now)
 	return 0;
 }
 
+int engine_withdraw_early(struct engine *e, const char *why, int64_t now)
+{
+	struct erun **v;
+	size_t n = 0;
+
+	if (e->runs.n == 0)
+		return 0;
+	/* Collected first: withdrawing reshapes the table. */
+	v = malloc(e->runs.n * sizeof(*v));
+	if (v == NULL)
+		return CLOVER_ENOMEM;
+	for (size_t i = 0; i < e->runs.cap; i++) {
+		if (e->runs.slots[i] && run_early(e->runs.slots[i], now))
+			v[n++] = e->runs.slots[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		withdraw(e, v[i], fmt("%s before this instant", why), now);
+	free(v);
+	return 0;
+}
+
 void engine_stats(const struct engine *e, struct engine_stats *out)
 {
 	*out = e->stats;

@@ -115,6 +115,13 @@ int engine_shard_finished(struct engine *e, int64_t run_id, int shard, int attem
  */
 int engine_recover_run(struct engine *e, const struct run_rec *r, int64_t now);
 
+/*
+ * Takes back every run fired ahead of an instant still to come (see
+ * engine_options.lead_ms); each is recorded as skipped with the reason
+ * "<why> before this instant". The daemon calls it when it stops firing.
+ */
+int engine_withdraw_early(struct engine *e, const char *why, int64_t now);
+
 /* Executors that can run shards. `labels` is "k=v" strings. */
 int engine_executor_join(struct engine *e, const char *id, const char *const *labels,
 			 size_t nlabels, int capacity);

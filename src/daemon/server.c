@@ -411,6 +411,7 @@ struct loader {
 	struct server *s;
 	int64_t now;
 	size_t loaded, bad;
+	int64_t parse_ns, schedule_ns; /* where start-up time goes, for the log */
 };
 
 static int load_job(void *ctx, const struct store_job *j, int64_t last_fire)
@@ -418,9 +419,12 @@ static int load_job(void *ctx, const struct store_job *j, int64_t last_fire)
 	struct loader *l = ctx;
 	struct job_spec *spec;
 	struct error_info e;
-	int64_t since;
+	int64_t since, t0 = time_mono_ns(), t1;
+	int rc = job_spec_parse(j->spec, strlen(j->spec), &spec, &e);
 
-	if (job_spec_parse(j->spec, strlen(j->spec), &spec, &e)) {
+	t1 = time_mono_ns();
+	l->parse_ns += t1 - t0;
+	if (rc) {
 		/* A spec that validated once but not now (e.g. a zone removed from tzdata). */
 		log_at(LOG_ERROR, "engine", "job=%s not scheduled: %s: %s", j->name, e.field,
 		       e.message);
@@ -430,6 +434,7 @@ static int load_job(void *ctx, const struct store_job *j, int64_t last_fire)
 	since = last_fire > j->updated_at ? last_fire : j->updated_at;
 	if (engine_job_put(l->s->engine, spec, since, l->now))
 		return CLOVER_ENOMEM;
+	l->schedule_ns += time_mono_ns() - t1;
 	l->loaded++;
 	return 0;
 }
@@ -516,8 +521,9 @@ static int start(struct server *s, struct error_info *e)
 		return error_set(e, rc, NULL, "cannot load jobs: %s", clover_strerror(rc));
 	if ((rc = store_run_unfinished(s->store, recover_run, &l)))
 		return error_set(e, rc, NULL, "cannot recover runs: %s", clover_strerror(rc));
-	log_at(LOG_INFO, "main", "loaded %zu jobs in %lld ms%s", l.loaded,
-	       (long long)(time_mono_ms() - t0), l.bad ? " (some could not be scheduled)" : "");
+	log_at(LOG_INFO, "main", "loaded %zu jobs in %lld ms (parsing %lld ms, scheduling %lld ms)%s",
+	       l.loaded, (long long)(time_mono_ms() - t0), (long long)(l.parse_ns / 1000000),
+	       (long long)(l.schedule_ns / 1000000), l.bad ? "; some could not be scheduled" : "");
 	carry_out(s);
 
 	ao.listen = s->cfg.listen;
@@ -622,6 +628,8 @@ static void loop(struct server *s)
 					       (long long)(s->cfg.drain_grace_ms / 1000));
 					s->draining = true;
 					drain_deadline = time_mono_ms() + s->cfg.drain_grace_ms;
+					engine_withdraw_early(s->engine, "the server was stopping",
+							      time_wall_ms());
 				} else {
 					log_at(LOG_WARN, "main", "second signal: stopping now");
 					drain_deadline = 0;

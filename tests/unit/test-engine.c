@@ -854,6 +854,25 @@ static void lead_time_fires_early_but_starts_on_time(void **state)
 	sim_free(s);
 }
 
+static void stopping_withdraws_runs_fired_ahead(void **state)
+{
+	struct sim *s = sim_new_lead(1, 500);
+
+	(void)state;
+	s->duration = 2000;
+	put(s, "{\"name\":\"a\",\"schedule\":\"@every 1s\",\"run\":{\"shell\":\"x\"}}", s->now);
+	put(s, "{\"name\":\"b\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"x\"}}", s->now);
+	engine_trigger(s->e, "b", NULL, s->now, NULL); /* started: not withdrawn */
+	drain(s);
+	advance(s, T0 + 600);
+	assert_int_equal(engine_withdraw_early(s->e, "the server was stopping", s->now), 0);
+	drain(s);
+	assert_int_equal(s->runs[1].state, RUN_SKIPPED);
+	assert_string_equal(s->runs[1].reason, "the server was stopping before this instant");
+	assert_int_equal(s->runs[0].state, RUN_RUNNING);
+	sim_free(s);
+}
+
 static void job_change_withdraws_a_run_fired_ahead(void **state)
 {
 	struct sim *s = sim_new_lead(1, 500);
@@ -913,6 +932,7 @@ int main(void)
 		cmocka_unit_test(seeded_simulation_with_lead_time_keeps_every_guarantee),
 		cmocka_unit_test(lead_time_fires_early_but_starts_on_time),
 		cmocka_unit_test(job_change_withdraws_a_run_fired_ahead),
+		cmocka_unit_test(stopping_withdraws_runs_fired_ahead),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
