@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{"user", cli_user_main, "manage users"},
 	{"token", cli_token_main, "manage API tokens"},
 	{"cron", cli_cron_main, "compute and explain cron schedules"},
+	{"keygen", cli_keygen_main, "make a CURVE key pair for a scheduler or executor"},
 };
 
 static void usage(FILE *f)

@@ -25,4 +25,11 @@ int cli_user_main(int argc, char **argv);    /* `clover user add|ls|rm` */
 int cli_token_main(int argc, char **argv);   /* `clover token create|ls|revoke` */
 int cli_version_main(int argc, char **argv); /* `clover version`: client and server versions */
 
+/*
+ * `clover keygen [--force] NAME`: writes a CURVE key pair to NAME.key (secret,
+ * mode 0600) and NAME.pub, and prints the public key. Offline. See
+ * docs/protocol.md "Keys".
+ */
+int cli_keygen_main(int argc, char **argv);
+
 #endif
