@@ -56,6 +56,7 @@ struct store_config {
 	size_t log_cap; /* bytes kept per shard attempt */
 	int sync_ms;    /* < 0: no background sync */
 	bool sync_commit;
+	int fold_ms; /* > 0 */
 };
 
 struct store_ops {
@@ -70,30 +71,30 @@ struct store_ops {
 	 * the front then retries the same records.
 	 */
 	int (*write_batch)(void *be, struct store_rec *const *recs, size_t n,
-			   struct store_batch_result *res);
+	                   struct store_batch_result *res);
 
 	int (*job_put)(void *be, const char *name, const char *spec, bool paused, int64_t now,
-		       int64_t expect_revision, int64_t *revision, bool *created);
+	               int64_t expect_revision, int64_t *revision, bool *created);
 	int (*job_get)(void *be, const char *name, struct store_job *out);
 	int (*job_delete)(void *be, const char *name);
 	int (*job_list)(void *be, const struct store_job_filter *f, struct store_job **out,
-			size_t *n);
+	                size_t *n);
 	int (*job_count)(void *be, int64_t *total, int64_t *paused);
 	int (*job_load_all)(void *be,
-			    int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
-			    void *ctx);
+	                    int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
+	                    void *ctx);
 
 	int (*run_get)(void *be, int64_t id, struct run_rec *out);
 	int (*run_list)(void *be, const struct store_run_filter *f, struct run_rec **out,
-			size_t *n);
+	                size_t *n);
 	int (*run_max_id)(void *be, int64_t *id);
 	int (*run_unfinished)(void *be, int (*fn)(void *ctx, const struct run_rec *r), void *ctx);
-	int (*log_read)(void *be, int64_t run_id, int shard, int64_t offset, size_t max,
-			char **out, size_t *len, int64_t *next);
+	int (*log_read)(void *be, int64_t run_id, int shard, int64_t offset, size_t max, char **out,
+	                size_t *len, int64_t *next);
 
 	int (*event_add)(void *be, const struct store_event *ev);
-	int (*event_list)(void *be, const struct store_event_filter *f,
-			  struct store_event **out, size_t *n);
+	int (*event_list)(void *be, const struct store_event_filter *f, struct store_event **out,
+	                  size_t *n);
 
 	int (*user_put)(void *be, const struct store_user *u);
 	int (*user_get)(void *be, const char *name, struct store_user *out);

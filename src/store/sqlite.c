@@ -31,6 +31,7 @@
 #include "store/backend.h"
 
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/time.h"
 
@@ -46,10 +47,14 @@
 #include <unistd.h>
 
 #define POOL_MAX 4
-#define POOL_BUSY_MS 5000
-#define WRITER_BUSY_MS 30000
-#define SQL_MAX 2048
-#define LIKE_MAX 1024
+/* Persisted in runs.jb: changing it needs a migration that recomputes the column. */
+#define JOB_BUCKETS     16
+#define FIRES_CHUNK     2048
+#define FIRES_FLOOR_KEY "fires_floor"
+#define POOL_BUSY_MS    5000
+#define WRITER_BUSY_MS  30000
+#define SQL_MAX         2048
+#define LIKE_MAX        1024
 
 /* Values stored in runs.trigger that take part in the (job, scheduled_at) rule. */
 #define FIRE_TRIGGERS "(0, 3)" /* RUN_TRIG_SCHEDULE, RUN_TRIG_MISFIRE */
@@ -62,6 +67,7 @@ _Static_assert(RUN_PENDING == 0 && RUN_RUNNING == 1 && RUN_SUCCEEDED == 2, "stor
  * Migrations, applied in order; migrations[i] brings the schema to version
  * i + 1. Never edit one that has shipped: append a new one.
  */
+/* clang-format off */
 static const char *const migrations[] = {
 	/* 1: the initial schema */
 	"CREATE TABLE meta("
@@ -88,13 +94,24 @@ static const char *const migrations[] = {
 	"  started_at INTEGER NOT NULL DEFAULT 0,"
 	"  finished_at INTEGER NOT NULL DEFAULT 0,"
 	"  params TEXT,"
-	"  reason TEXT"
+	"  reason TEXT,"
+	"  jb INTEGER NOT NULL" /* job bucket: hash_name(job) % JOB_BUCKETS */
 	");"
-	/* The guarantee: one run per (job, scheduled instant) among fired runs. */
-	"CREATE UNIQUE INDEX runs_fire ON runs(job, scheduled_at) WHERE trigger IN " FIRE_TRIGGERS ";"
-	"CREATE INDEX runs_job ON runs(job, id);"
+	/*
+	 * The guarantee: one run per (job, scheduled instant) among fired runs.
+	 * Keyed by time first so new fires append at the end of the index
+	 * (job first would put every insert on a random page).
+	 */
+	"CREATE UNIQUE INDEX runs_fire ON runs(scheduled_at, job) WHERE trigger IN " FIRE_TRIGGERS ";"
+	/* Runs of a job: each bucket grows at its end; a listing scans one bucket. */
+	"CREATE INDEX runs_job ON runs(jb, id, job);"
 	/* Succeeded runs are the bulk and are listed by id; the index keeps the rest. */
 	"CREATE INDEX runs_state ON runs(state, id) WHERE state <> 2;"
+	/* Last scheduled instant fired per job, kept by the writer (see `struct fires`). */
+	"CREATE TABLE job_fires("
+	"  job TEXT PRIMARY KEY,"
+	"  last_fire INTEGER NOT NULL"
+	") WITHOUT ROWID;"
 
 	"CREATE TABLE shards("
 	"  run_id INTEGER NOT NULL,"
@@ -173,16 +190,20 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX tokens_user ON tokens(user);",
 };
+/* clang-format on */
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* ---- statements ---- */
 
-#define RUN_COLS "id, job, scheduled_at, trigger, state, created_at, started_at, finished_at, params, reason"
-#define SHARD_COLS "idx, attempt, state, executor, exit_code, started_at, finished_at, progress, message"
-#define JOB_COLS "name, spec, revision, created_at, updated_at, paused"
+#define RUN_COLS                                                                                   \
+	"id, job, scheduled_at, trigger, state, created_at, started_at, finished_at, params, "     \
+	"reason"
+#define SHARD_COLS                                                                                 \
+	"idx, attempt, state, executor, exit_code, started_at, finished_at, progress, message"
+#define JOB_COLS   "name, spec, revision, created_at, updated_at, paused"
 #define EVENT_COLS "id, at, level, source, node, job, run_id, message"
 #define TOKEN_COLS "id, user, name, hash, created_at, last_used_at"
-#define LOG_KEY "run_id = ?1 AND shard = ?2 AND attempt = ?3"
+#define LOG_KEY    "run_id = ?1 AND shard = ?2 AND attempt = ?3"
 
 enum st_id {
 	ST_BEGIN,
@@ -197,6 +218,12 @@ enum st_id {
 	ST_JOB_COUNT,
 	ST_JOB_LOAD_ALL,
 	ST_RUN_UPSERT,
+	ST_FIRE_UPSERT,
+	ST_FIRES_FOLD,
+	ST_FIRES_SINCE,
+	ST_FIRE_DELETE,
+	ST_FIRES_ORPHANS,
+	ST_META_DELETE,
 	ST_SHARD_UPSERT,
 	ST_RUN_GET,
 	ST_SHARDS_GET,
@@ -236,82 +263,97 @@ enum st_id {
 };
 
 static const char *const st_sql[ST_COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_BEGIN_READ] = "BEGIN",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_JOB_REV] = "SELECT revision FROM jobs WHERE name = ?1",
-	[ST_JOB_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, 1, ?3, ?3, ?4)",
-	[ST_JOB_UPDATE] = "UPDATE jobs SET spec = ?2, revision = revision + 1, updated_at = ?3,"
-			  " paused = ?4 WHERE name = ?1 RETURNING revision",
-	[ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE name = ?1",
-	[ST_JOB_DELETE] = "DELETE FROM jobs WHERE name = ?1",
-	[ST_JOB_COUNT] = "SELECT count(*), coalesce(sum(paused), 0) FROM jobs",
-	/* One index seek per job on runs_fire (min/max optimisation). */
-	[ST_JOB_LOAD_ALL] = "SELECT " JOB_COLS ", coalesce((SELECT max(r.scheduled_at) FROM runs r"
-			    " WHERE r.job = jobs.name AND r.trigger IN " FIRE_TRIGGERS "), 0)"
-			    " FROM jobs ORDER BY name",
-	/* job, scheduled_at, trigger and created_at are fixed by the first write. */
-	[ST_RUN_UPSERT] = "INSERT INTO runs(" RUN_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-			  " ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
-			  " started_at = excluded.started_at, finished_at = excluded.finished_at,"
-			  " params = excluded.params, reason = excluded.reason",
-	[ST_SHARD_UPSERT] = "INSERT INTO shards(run_id, " SHARD_COLS ")"
-			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-			    " ON CONFLICT(run_id, idx) DO UPDATE SET attempt = excluded.attempt,"
-			    " state = excluded.state, executor = excluded.executor,"
-			    " exit_code = excluded.exit_code, started_at = excluded.started_at,"
-			    " finished_at = excluded.finished_at, progress = excluded.progress,"
-			    " message = excluded.message",
-	[ST_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
-	[ST_SHARDS_GET] = "SELECT " SHARD_COLS " FROM shards WHERE run_id = ?1 ORDER BY idx",
-	[ST_RUN_MAX_ID] = "SELECT coalesce(max(id), 0) FROM runs",
-	/* "state <> 2" repeats the partial index's WHERE so the planner may use it. */
-	[ST_RUN_UNFINISHED] = "SELECT " RUN_COLS " FROM runs WHERE state IN (0, 1) AND state <> 2"
-			      " ORDER BY id",
-	[ST_LOG_TAIL_ADD] = "INSERT INTO run_log_tails(run_id, shard, attempt, bytes, dropped, last_seq)"
-			    " VALUES(?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT DO UPDATE SET"
-			    " bytes = bytes + excluded.bytes, dropped = dropped + excluded.dropped,"
-			    " last_seq = last_seq + 1 RETURNING bytes, last_seq",
-	[ST_LOG_INSERT] = "INSERT INTO run_logs(run_id, shard, attempt, seq, data) VALUES(?1, ?2, ?3, ?4, ?5)",
-	[ST_LOG_OLDEST] = "SELECT seq, length(data) FROM run_logs WHERE " LOG_KEY " ORDER BY seq",
-	[ST_LOG_DELETE_UPTO] = "DELETE FROM run_logs WHERE " LOG_KEY " AND seq <= ?4",
-	[ST_LOG_CUT] = "UPDATE run_logs SET data = substr(data, ?5) WHERE " LOG_KEY " AND seq = ?4",
-	[ST_LOG_TAIL_TRIM] = "UPDATE run_log_tails SET bytes = bytes - ?4, dropped = dropped + ?4"
-			     " WHERE " LOG_KEY,
-	[ST_LOG_SEGMENTS] = "SELECT shard, attempt, bytes, dropped FROM run_log_tails WHERE run_id = ?1"
-			    " ORDER BY shard, attempt",
-	[ST_LOG_SEGMENTS_SHARD] = "SELECT shard, attempt, bytes, dropped FROM run_log_tails"
-				  " WHERE run_id = ?1 AND shard = ?2 ORDER BY attempt",
-	[ST_LOG_CHUNKS] = "SELECT seq, length(data) FROM run_logs WHERE " LOG_KEY " ORDER BY seq",
-	[ST_LOG_CHUNK_DATA] = "SELECT data FROM run_logs WHERE " LOG_KEY " AND seq = ?4",
-	[ST_EVENT_ADD] = "INSERT INTO events(" EVENT_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_USER_PUT] = "INSERT INTO users(name, pwhash, role, created_at) VALUES(?1, ?2, ?3, ?4)"
-			" ON CONFLICT(name) DO UPDATE SET pwhash = excluded.pwhash, role = excluded.role",
-	[ST_USER_GET] = "SELECT name, pwhash, role, created_at FROM users WHERE name = ?1",
-	[ST_USER_DELETE] = "DELETE FROM users WHERE name = ?1",
-	[ST_USER_TOKENS_DELETE] = "DELETE FROM tokens WHERE user = ?1",
-	[ST_USER_LIST] = "SELECT name, pwhash, role, created_at FROM users ORDER BY name",
-	[ST_TOKEN_PUT] = "INSERT INTO tokens(" TOKEN_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
-			 " ON CONFLICT(id) DO UPDATE SET user = excluded.user, name = excluded.name,"
-			 " hash = excluded.hash, created_at = excluded.created_at,"
-			 " last_used_at = excluded.last_used_at",
-	[ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1",
-	[ST_TOKEN_LIST_ALL] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY created_at, id",
-	[ST_TOKEN_LIST_USER] = "SELECT " TOKEN_COLS " FROM tokens WHERE user = ?1 ORDER BY created_at, id",
-	[ST_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1",
-	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
-	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
-			" ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	[ST_PRUNE_SCAN] = "SELECT id, state, created_at, finished_at FROM runs WHERE id > ?1"
-			  " ORDER BY id LIMIT ?2",
-	[ST_PRUNE_RUN] = "DELETE FROM runs WHERE id = ?1",
-	[ST_PRUNE_SHARDS] = "DELETE FROM shards WHERE run_id = ?1",
-	[ST_PRUNE_LOGS] = "DELETE FROM run_logs WHERE run_id = ?1",
-	[ST_PRUNE_LOG_TAILS] = "DELETE FROM run_log_tails WHERE run_id = ?1",
-	[ST_PRUNE_EVENTS] = "DELETE FROM events WHERE id IN"
-			    " (SELECT id FROM events WHERE at < ?1 ORDER BY at LIMIT ?2)",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_BEGIN_READ] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_JOB_REV] = "SELECT revision FROM jobs WHERE name = ?1",
+    [ST_JOB_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, 1, ?3, ?3, ?4)",
+    [ST_JOB_UPDATE] = "UPDATE jobs SET spec = ?2, revision = revision + 1, updated_at = ?3,"
+                      " paused = ?4 WHERE name = ?1 RETURNING revision",
+    [ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE name = ?1",
+    [ST_JOB_DELETE] = "DELETE FROM jobs WHERE name = ?1",
+    [ST_JOB_COUNT] = "SELECT count(*), coalesce(sum(paused), 0) FROM jobs",
+    [ST_JOB_LOAD_ALL] = "SELECT j.name, j.spec, j.revision, j.created_at, j.updated_at, j.paused,"
+                        " coalesce(f.last_fire, 0) FROM jobs j"
+                        " LEFT JOIN job_fires f ON f.job = j.name ORDER BY j.name",
+    /* job, scheduled_at, trigger, created_at (and jb) are fixed by the first write. */
+    [ST_RUN_UPSERT] = "INSERT INTO runs(" RUN_COLS ", jb)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                      " ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
+                      " started_at = excluded.started_at, finished_at = excluded.finished_at,"
+                      " params = excluded.params, reason = excluded.reason",
+    [ST_FIRE_UPSERT] = "INSERT INTO job_fires(job, last_fire) VALUES(?1, ?2) ON CONFLICT(job)"
+                       " DO UPDATE SET last_fire = max(last_fire, excluded.last_fire)",
+    [ST_FIRES_FOLD] =
+        "INSERT INTO job_fires(job, last_fire) SELECT job, max(scheduled_at) FROM runs"
+        " WHERE id >= ?1 AND trigger IN " FIRE_TRIGGERS " GROUP BY job"
+        " ON CONFLICT(job) DO UPDATE SET last_fire = max(last_fire, excluded.last_fire)",
+    [ST_FIRES_SINCE] = "SELECT job, max(scheduled_at) FROM runs WHERE id >= ?1"
+                       " AND trigger IN " FIRE_TRIGGERS " GROUP BY job",
+    [ST_FIRE_DELETE] = "DELETE FROM job_fires WHERE job = ?1",
+    [ST_FIRES_ORPHANS] = "DELETE FROM job_fires WHERE job NOT IN (SELECT name FROM jobs)",
+    [ST_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
+    [ST_SHARD_UPSERT] = "INSERT INTO shards(run_id, " SHARD_COLS ")"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                        " ON CONFLICT(run_id, idx) DO UPDATE SET attempt = excluded.attempt,"
+                        " state = excluded.state, executor = excluded.executor,"
+                        " exit_code = excluded.exit_code, started_at = excluded.started_at,"
+                        " finished_at = excluded.finished_at, progress = excluded.progress,"
+                        " message = excluded.message",
+    [ST_RUN_GET] = "SELECT " RUN_COLS " FROM runs WHERE id = ?1",
+    [ST_SHARDS_GET] = "SELECT " SHARD_COLS " FROM shards WHERE run_id = ?1 ORDER BY idx",
+    [ST_RUN_MAX_ID] = "SELECT coalesce(max(id), 0) FROM runs",
+    /* "state <> 2" repeats the partial index's WHERE so the planner may use it. */
+    [ST_RUN_UNFINISHED] = "SELECT " RUN_COLS " FROM runs WHERE state IN (0, 1) AND state <> 2"
+                          " ORDER BY id",
+    [ST_LOG_TAIL_ADD] =
+        "INSERT INTO run_log_tails(run_id, shard, attempt, bytes, dropped, last_seq)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, 1) ON CONFLICT DO UPDATE SET"
+        " bytes = bytes + excluded.bytes, dropped = dropped + excluded.dropped,"
+        " last_seq = last_seq + 1 RETURNING bytes, last_seq",
+    [ST_LOG_INSERT] =
+        "INSERT INTO run_logs(run_id, shard, attempt, seq, data) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_LOG_OLDEST] = "SELECT seq, length(data) FROM run_logs WHERE " LOG_KEY " ORDER BY seq",
+    [ST_LOG_DELETE_UPTO] = "DELETE FROM run_logs WHERE " LOG_KEY " AND seq <= ?4",
+    [ST_LOG_CUT] = "UPDATE run_logs SET data = substr(data, ?5) WHERE " LOG_KEY " AND seq = ?4",
+    [ST_LOG_TAIL_TRIM] = "UPDATE run_log_tails SET bytes = bytes - ?4, dropped = dropped + ?4"
+                         " WHERE " LOG_KEY,
+    [ST_LOG_SEGMENTS] = "SELECT shard, attempt, bytes, dropped FROM run_log_tails WHERE run_id = ?1"
+                        " ORDER BY shard, attempt",
+    [ST_LOG_SEGMENTS_SHARD] = "SELECT shard, attempt, bytes, dropped FROM run_log_tails"
+                              " WHERE run_id = ?1 AND shard = ?2 ORDER BY attempt",
+    [ST_LOG_CHUNKS] = "SELECT seq, length(data) FROM run_logs WHERE " LOG_KEY " ORDER BY seq",
+    [ST_LOG_CHUNK_DATA] = "SELECT data FROM run_logs WHERE " LOG_KEY " AND seq = ?4",
+    [ST_EVENT_ADD] = "INSERT INTO events(" EVENT_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_USER_PUT] =
+        "INSERT INTO users(name, pwhash, role, created_at) VALUES(?1, ?2, ?3, ?4)"
+        " ON CONFLICT(name) DO UPDATE SET pwhash = excluded.pwhash, role = excluded.role",
+    [ST_USER_GET] = "SELECT name, pwhash, role, created_at FROM users WHERE name = ?1",
+    [ST_USER_DELETE] = "DELETE FROM users WHERE name = ?1",
+    [ST_USER_TOKENS_DELETE] = "DELETE FROM tokens WHERE user = ?1",
+    [ST_USER_LIST] = "SELECT name, pwhash, role, created_at FROM users ORDER BY name",
+    [ST_TOKEN_PUT] = "INSERT INTO tokens(" TOKEN_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                     " ON CONFLICT(id) DO UPDATE SET user = excluded.user, name = excluded.name,"
+                     " hash = excluded.hash, created_at = excluded.created_at,"
+                     " last_used_at = excluded.last_used_at",
+    [ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1",
+    [ST_TOKEN_LIST_ALL] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY created_at, id",
+    [ST_TOKEN_LIST_USER] =
+        "SELECT " TOKEN_COLS " FROM tokens WHERE user = ?1 ORDER BY created_at, id",
+    [ST_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1",
+    [ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_PRUNE_SCAN] = "SELECT id, state, created_at, finished_at FROM runs WHERE id > ?1"
+                      " ORDER BY id LIMIT ?2",
+    [ST_PRUNE_RUN] = "DELETE FROM runs WHERE id = ?1",
+    [ST_PRUNE_SHARDS] = "DELETE FROM shards WHERE run_id = ?1",
+    [ST_PRUNE_LOGS] = "DELETE FROM run_logs WHERE run_id = ?1",
+    [ST_PRUNE_LOG_TAILS] = "DELETE FROM run_log_tails WHERE run_id = ?1",
+    [ST_PRUNE_EVENTS] = "DELETE FROM events WHERE id IN"
+                        " (SELECT id FROM events WHERE at < ?1 ORDER BY at LIMIT ?2)",
 };
 
 /* ---- connections ---- */
@@ -322,11 +364,48 @@ struct conn {
 	struct conn *next; /* in the pool's idle list */
 };
 
+/*
+ * Last fires. store_job_load_all() needs, per job, the largest scheduled_at of
+ * its fired runs. Updating job_fires in every transaction would rewrite about
+ * one random page per job per batch (an index on runs by job would do so per
+ * run); so the writer folds what it wrote into memory and writes job_fires
+ * behind, cheaply:
+ *   - `live` maps job -> largest fire written since the last swap;
+ *     `live_floor` is the smallest id of those runs;
+ *   - every `fold_ms` (default 5 s), `live` becomes `flushing`, sorted by name, and each
+ *     following transaction upserts the next FIRES_CHUNK entries (in name
+ *     order, so a chunk touches a few adjacent pages);
+ *   - meta "fires_floor" holds, written in the same transactions as the runs,
+ *     a run id at or below that of every fired run not yet in job_fires.
+ * Hence job_fires plus max(scheduled_at) over fired runs with id >= the floor
+ * is exact at every commit, whether or not the process dies next. Opening
+ * folds a left-over floor in; a clean close folds everything and removes it.
+ */
+struct fire {
+	int64_t last;
+	char name[];
+};
+
+struct fires {
+	struct hmap live; /* name -> struct fire * */
+	int64_t live_floor;
+	struct fire **flushing; /* sorted by name, or NULL */
+	size_t nflushing, pos;
+	int64_t flushing_floor;
+	int64_t pinned_floor; /* a fire that could not be remembered (out of memory) */
+	int64_t meta_floor;   /* the value in meta; INT64_MAX: no row */
+	int64_t swapped_ns;
+	int64_t fold_ns;
+	const struct run_rec **txn; /* fired runs written by the open transaction */
+	size_t ntxn, captxn;
+};
+
 struct sq {
 	char *path;
 	size_t log_cap;
 	bool sync_commit;
 	struct conn *writer;
+	struct fires fires; /* the writer's */
 
 	pthread_mutex_t mu; /* the pool */
 	pthread_cond_t cv;
@@ -540,7 +619,7 @@ static int conn_open(struct sq *q, enum conn_kind kind, struct conn **out, struc
 	if (c == NULL)
 		return CLOVER_ENOMEM;
 	r = sqlite3_open_v2(q->path, &c->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (r != SQLITE_OK) {
 		rc = db_err(c->db, r, q->path);
 		goto fail;
@@ -553,12 +632,13 @@ static int conn_open(struct sq *q, enum conn_kind kind, struct conn **out, struc
 		goto fail;
 	}
 	if (strcmp(mode, "wal") != 0) {
-		log_at(LOG_ERROR, "store", "sqlite: %s: cannot use WAL mode (got '%s')", q->path, mode);
+		log_at(LOG_ERROR, "store", "sqlite: %s: cannot use WAL mode (got '%s')", q->path,
+		       mode);
 		rc = CLOVER_ESTORE;
 		goto fail;
 	}
 	rc = pragma(c->db, kind == CONN_WRITER && q->sync_commit ? "PRAGMA synchronous=FULL"
-								  : "PRAGMA synchronous=NORMAL");
+	                                                         : "PRAGMA synchronous=NORMAL");
 	if (rc == 0)
 		rc = pragma(c->db, "PRAGMA foreign_keys=ON");
 	if (rc == 0)
@@ -571,12 +651,12 @@ static int conn_open(struct sq *q, enum conn_kind kind, struct conn **out, struc
 		 * checkpoint is only a safety net (it would fsync on the writer).
 		 */
 		snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint=%d",
-			 kind == CONN_WRITER && q->sync_ms >= 0 ? 16384 : 1000);
+		         kind == CONN_WRITER && q->sync_ms >= 0 ? 16384 : 1000);
 		rc = pragma(c->db, sql);
 	}
 	if (rc == 0)
 		rc = pragma(c->db, kind == CONN_WRITER ? "PRAGMA cache_size=-65536"
-						       : "PRAGMA cache_size=-16384");
+		                                       : "PRAGMA cache_size=-16384");
 	if (rc)
 		goto fail;
 	*out = c;
@@ -584,10 +664,10 @@ static int conn_open(struct sq *q, enum conn_kind kind, struct conn **out, struc
 fail:
 	if (rc != CLOVER_ESTORE || strcmp(mode, "wal") == 0 || mode[0] == '\0')
 		error_set(e, rc, "store.path", "%s: %s", q->path,
-			  c->db ? sqlite3_errmsg(c->db) : clover_strerror(rc));
+		          c->db ? sqlite3_errmsg(c->db) : clover_strerror(rc));
 	else
 		error_set(e, rc, "store.path", "%s: the file system does not support WAL mode",
-			  q->path);
+		          q->path);
 	conn_close(c);
 	return rc;
 }
@@ -647,7 +727,8 @@ static void *ckpt_main(void *arg)
 			break;
 		pthread_mutex_unlock(&q->ck_mu);
 		/* PASSIVE: never waits for readers or the writer; fsyncs the WAL first. */
-		r = sqlite3_wal_checkpoint_v2(q->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		r = sqlite3_wal_checkpoint_v2(q->ckpt->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+		                              NULL);
 		if (r != SQLITE_OK && (r & 0xff) != SQLITE_BUSY)
 			(void)db_err(q->ckpt->db, r, "wal checkpoint");
 		pthread_mutex_lock(&q->ck_mu);
@@ -706,24 +787,25 @@ static int migrate(struct sq *q, struct conn *c, struct error_info *e)
 	if (rc)
 		return error_set(e, rc, "store.path", "%s: %s", q->path, sqlite3_errmsg(c->db));
 	rc = query_int(c, "SELECT count(*) FROM sqlite_master WHERE name = 'schema_version'",
-		       &has_version);
+	               &has_version);
 	if (rc == 0)
-		rc = query_int(c, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-			       &others);
+		rc = query_int(c,
+		               "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+		               &others);
 	if (rc) {
 		error_set(e, rc, "store.path", "%s: %s", q->path, sqlite3_errmsg(c->db));
 		goto out;
 	}
 	if (!has_version && others > 0) {
 		rc = error_set(e, CLOVER_ESTORE, "store.path",
-			       "%s: not a clover database (it has tables but no schema_version)",
-			       q->path);
+		               "%s: not a clover database (it has tables but no schema_version)",
+		               q->path);
 		goto out;
 	}
 	r = sqlite3_exec(c->db,
-			 "CREATE TABLE IF NOT EXISTS schema_version("
-			 " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-			 NULL, NULL, NULL);
+	                 "CREATE TABLE IF NOT EXISTS schema_version("
+	                 " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+	                 NULL, NULL, NULL);
 	if (r != SQLITE_OK) {
 		rc = db_err(c->db, r, "schema_version");
 		error_set(e, rc, "store.path", "%s: %s", q->path, sqlite3_errmsg(c->db));
@@ -736,9 +818,9 @@ static int migrate(struct sq *q, struct conn *c, struct error_info *e)
 	}
 	if (cur > SCHEMA_VERSION) {
 		rc = error_set(e, CLOVER_ESTORE, "store.path",
-			       "%s: database schema version %lld is newer than this clover knows "
-			       "(%d); upgrade clover",
-			       q->path, (long long)cur, SCHEMA_VERSION);
+		               "%s: database schema version %lld is newer than this clover knows "
+		               "(%d); upgrade clover",
+		               q->path, (long long)cur, SCHEMA_VERSION);
 		goto out;
 	}
 	for (int v = (int)cur + 1; v <= SCHEMA_VERSION; v++) {
@@ -748,14 +830,14 @@ static int migrate(struct sq *q, struct conn *c, struct error_info *e)
 		r = sqlite3_exec(c->db, migrations[v - 1], NULL, NULL, NULL);
 		if (r == SQLITE_OK) {
 			snprintf(sql, sizeof(sql),
-				 "INSERT INTO schema_version(version, applied_at) VALUES(%d, %lld)", v,
-				 (long long)time_wall_ms());
+			         "INSERT INTO schema_version(version, applied_at) VALUES(%d, %lld)",
+			         v, (long long)time_wall_ms());
 			r = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 		}
 		if (r != SQLITE_OK) {
 			rc = db_err(c->db, r, what);
 			error_set(e, rc, "store.path", "%s: %s failed: %s", q->path, what,
-				  sqlite3_errmsg(c->db));
+			          sqlite3_errmsg(c->db));
 			goto out;
 		}
 	}
@@ -773,6 +855,11 @@ out:
 	return rc;
 }
 
+static void fires_init(struct fires *f);
+static void fires_free(struct fires *f);
+static void fires_fold_all(struct sq *q);
+static int fires_recover(struct conn *c);
+
 static void sq_close(void *be)
 {
 	struct sq *q = be;
@@ -787,6 +874,8 @@ static void sq_close(void *be)
 		pthread_join(q->ck_thread, NULL);
 	}
 	conn_close(q->ckpt);
+	fires_fold_all(q);
+	fires_free(&q->fires);
 	conn_close(q->writer);
 	while (q->idle) {
 		struct conn *c = q->idle;
@@ -811,7 +900,8 @@ static int sq_open(const struct store_config *cfg, void **be, struct error_info 
 
 	*be = NULL;
 	if (!sqlite3_threadsafe())
-		return error_set(e, CLOVER_ENOTSUP, NULL, "SQLite was built without thread support");
+		return error_set(e, CLOVER_ENOTSUP, NULL,
+		                 "SQLite was built without thread support");
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return error_set(e, CLOVER_ENOMEM, NULL, "out of memory");
@@ -822,6 +912,8 @@ static int sq_open(const struct store_config *cfg, void **be, struct error_info 
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&q->ck_cv, &ca);
 	pthread_condattr_destroy(&ca);
+	fires_init(&q->fires);
+	q->fires.fold_ns = (int64_t)cfg->fold_ms * 1000000;
 	q->log_cap = cfg->log_cap;
 	q->sync_ms = cfg->sync_ms;
 	q->sync_commit = cfg->sync_commit;
@@ -833,7 +925,7 @@ static int sq_open(const struct store_config *cfg, void **be, struct error_info 
 	rc = mkdirs(q->path);
 	if (rc) {
 		error_set(e, rc, "store.path", "%s: cannot create its directory: %s", q->path,
-			  strerror(errno));
+		          strerror(errno));
 		goto fail;
 	}
 	/* The file holds password hashes: create it private (WAL and SHM inherit its mode). */
@@ -849,6 +941,9 @@ static int sq_open(const struct store_config *cfg, void **be, struct error_info 
 		goto fail;
 	q->nconn = 1;
 	rc = migrate(q, c, e);
+	if (rc == 0 && (rc = fires_recover(c)) != 0)
+		error_set(e, rc, "store.path", "%s: cannot recover the last fires: %s", q->path,
+		          sqlite3_errmsg(c->db));
 	if (rc) {
 		conn_close(c);
 		q->nconn = 0;
@@ -864,7 +959,7 @@ static int sq_open(const struct store_config *cfg, void **be, struct error_info 
 		rc = pthread_create(&q->ck_thread, NULL, ckpt_main, q);
 		if (rc) {
 			rc = error_set(e, CLOVER_ESYS, NULL, "cannot start the checkpointer: %s",
-				       strerror(rc));
+			               strerror(rc));
 			goto fail;
 		}
 		pthread_setname_np(q->ck_thread, "clover-ckpt");
@@ -879,12 +974,20 @@ fail:
 
 /* ---- writer: run snapshots and logs ---- */
 
-static int write_run(struct conn *c, const struct run_rec *r, struct store_batch_result *res)
+static bool is_fire(enum run_trigger t)
+{
+	return t == RUN_TRIG_SCHEDULE || t == RUN_TRIG_MISFIRE;
+}
+
+/* Upserts a run and its shards; *written tells whether the run row was accepted. */
+static int write_run(struct conn *c, const struct run_rec *r, struct store_batch_result *res,
+                     bool *written)
 {
 	char when[40];
 	sqlite3_stmt *st;
 	int rc = 0, x;
 
+	*written = false;
 	st = stmt(c, ST_RUN_UPSERT, &rc);
 	if (st == NULL)
 		return rc;
@@ -898,6 +1001,7 @@ static int write_run(struct conn *c, const struct run_rec *r, struct store_batch
 	sqlite3_bind_int64(st, 8, r->finished_at);
 	bind_text(st, 9, r->params);
 	bind_text(st, 10, r->reason);
+	sqlite3_bind_int(st, 11, (int)(hash_name(r->job) % JOB_BUCKETS));
 	x = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (x != SQLITE_DONE) {
@@ -907,17 +1011,20 @@ static int write_run(struct conn *c, const struct run_rec *r, struct store_batch
 		time_format_rfc3339(r->scheduled_at, when, sizeof(when), true);
 		if (rc == CLOVER_EEXIST) {
 			log_at(LOG_ERROR, "store",
-			       "dropped run job=%s run=%lld scheduled_at=%s (%lld): a run for this job "
+			       "dropped run job=%s run=%lld scheduled_at=%s (%lld): a run for this "
+			       "job "
 			       "and scheduled instant already exists",
 			       r->job, (long long)r->id, when, (long long)r->scheduled_at);
 			res->duplicates++;
 		} else {
-			log_at(LOG_ERROR, "store", "dropped run job=%s run=%lld scheduled_at=%s: %s",
-			       r->job, (long long)r->id, when, sqlite3_errmsg(c->db));
+			log_at(LOG_ERROR, "store",
+			       "dropped run job=%s run=%lld scheduled_at=%s: %s", r->job,
+			       (long long)r->id, when, sqlite3_errmsg(c->db));
 			res->rejected++;
 		}
 		return 0;
 	}
+	*written = true;
 	st = stmt(c, ST_SHARD_UPSERT, &rc);
 	if (st == NULL)
 		return rc;
@@ -940,8 +1047,8 @@ static int write_run(struct conn *c, const struct run_rec *r, struct store_batch
 			return db_err(c->db, x, "write shard");
 		if (x != SQLITE_DONE) {
 			(void)db_err(c->db, x, "write shard");
-			log_at(LOG_ERROR, "store", "dropped shard job=%s run=%lld shard=%d: %s", r->job,
-			       (long long)r->id, sh->index, sqlite3_errmsg(c->db));
+			log_at(LOG_ERROR, "store", "dropped shard job=%s run=%lld shard=%d: %s",
+			       r->job, (long long)r->id, sh->index, sqlite3_errmsg(c->db));
 			res->rejected++;
 		}
 	}
@@ -1014,7 +1121,7 @@ static int trim_log(struct conn *c, const struct store_log_chunk *l, int64_t exc
 }
 
 static int write_log(struct sq *q, struct conn *c, const struct store_log_chunk *l,
-		     struct store_batch_result *res)
+                     struct store_batch_result *res)
 {
 	int64_t bytes, seq;
 	sqlite3_stmt *st;
@@ -1049,29 +1156,264 @@ static int write_log(struct sq *q, struct conn *c, const struct store_log_chunk 
 	return 0;
 }
 
+/* ---- writer: last fires (see `struct fires`) ---- */
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int cmp_fire(const void *a, const void *b)
+{
+	return strcmp((*(struct fire *const *)a)->name, (*(struct fire *const *)b)->name);
+}
+
+static void fires_free(struct fires *f)
+{
+	const char *k;
+	void *v;
+
+	for (size_t i = 0; hmap_next(&f->live, &i, &k, &v);)
+		free(v);
+	hmap_free(&f->live);
+	for (size_t i = 0; f->flushing && i < f->nflushing; i++)
+		free(f->flushing[i]);
+	free(f->flushing);
+	free(f->txn);
+	memset(f, 0, sizeof(*f));
+}
+
+static void fires_init(struct fires *f)
+{
+	memset(f, 0, sizeof(*f));
+	hmap_init(&f->live);
+	f->live_floor = f->flushing_floor = f->pinned_floor = f->meta_floor = INT64_MAX;
+	f->swapped_ns = time_mono_ns();
+}
+
+static int set_floor(struct conn *c, int64_t floor)
+{
+	sqlite3_stmt *st;
+	char v[24];
+	int rc = 0;
+
+	st = stmt(c, floor == INT64_MAX ? ST_META_DELETE : ST_META_SET, &rc);
+	if (st == NULL)
+		return rc;
+	bind_text(st, 1, FIRES_FLOOR_KEY);
+	if (floor != INT64_MAX) {
+		snprintf(v, sizeof(v), "%lld", (long long)floor);
+		bind_text(st, 2, v);
+	}
+	return step_done(c, st, "fires floor");
+}
+
+static int upsert_fire(struct conn *c, const char *job, int64_t last)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	st = stmt(c, ST_FIRE_UPSERT, &rc);
+	if (st == NULL)
+		return rc;
+	bind_text(st, 1, job);
+	sqlite3_bind_int64(st, 2, last);
+	return step_done(c, st, "job fires");
+}
+
+/*
+ * Inside the batch's transaction: writes the next chunk of `flushing` and the
+ * floor that covers what is not in job_fires after this transaction.
+ */
+static int fires_in_txn(struct fires *f, struct conn *c, size_t *pos, int64_t *floor)
+{
+	int64_t live = f->live_floor;
+	int rc = 0;
+
+	for (size_t i = 0; i < f->ntxn; i++)
+		live = min64(live, f->txn[i]->id);
+	*pos = f->pos;
+	if (f->flushing) {
+		size_t end =
+		    f->pos + FIRES_CHUNK < f->nflushing ? f->pos + FIRES_CHUNK : f->nflushing;
+
+		for (; *pos < end && rc == 0; (*pos)++)
+			rc = upsert_fire(c, f->flushing[*pos]->name, f->flushing[*pos]->last);
+		if (rc)
+			return rc;
+	}
+	*floor = min64(live, f->pinned_floor);
+	if (f->flushing && *pos < f->nflushing)
+		*floor = min64(*floor, f->flushing_floor);
+	return *floor != f->meta_floor ? set_floor(c, *floor) : 0;
+}
+
+/* After the commit: remembers the transaction's fires, moves on, maybe swaps. */
+static void fires_after_commit(struct fires *f, size_t pos, int64_t floor)
+{
+	int64_t now;
+
+	for (size_t i = 0; i < f->ntxn; i++) {
+		const struct run_rec *r = f->txn[i];
+		struct fire *e = hmap_get(&f->live, r->job);
+
+		if (e == NULL) {
+			size_t len = strlen(r->job) + 1;
+
+			e = malloc(sizeof(*e) + len);
+			if (e == NULL || hmap_put(&f->live, memcpy(e->name, r->job, len), e) != 0) {
+				/* Cannot remember it: keep it under the floor for good. */
+				free(e);
+				f->pinned_floor = min64(f->pinned_floor, r->id);
+				continue;
+			}
+			e->last = r->scheduled_at;
+		} else if (r->scheduled_at > e->last) {
+			e->last = r->scheduled_at;
+		}
+		f->live_floor = min64(f->live_floor, r->id);
+	}
+	f->ntxn = 0;
+	f->meta_floor = floor;
+	f->pos = pos;
+	if (f->flushing && f->pos == f->nflushing) {
+		for (size_t i = 0; i < f->nflushing; i++)
+			free(f->flushing[i]);
+		free(f->flushing);
+		f->flushing = NULL;
+		f->nflushing = f->pos = 0;
+		f->flushing_floor = INT64_MAX;
+	}
+	now = time_mono_ns();
+	if (f->flushing || f->live.n == 0 || now - f->swapped_ns < f->fold_ns)
+		return;
+	f->flushing = malloc(f->live.n * sizeof(*f->flushing));
+	if (f->flushing == NULL)
+		return; /* try again after the next batch */
+	{
+		const char *k;
+		void *v;
+
+		f->nflushing = 0;
+		for (size_t i = 0; hmap_next(&f->live, &i, &k, &v);)
+			f->flushing[f->nflushing++] = v;
+	}
+	qsort(f->flushing, f->nflushing, sizeof(*f->flushing), cmp_fire);
+	f->pos = 0;
+	f->flushing_floor = f->live_floor;
+	hmap_free(&f->live);
+	hmap_init(&f->live);
+	f->live_floor = INT64_MAX;
+	f->swapped_ns = now;
+}
+
+/* At close: writes everything remembered and drops the floor. */
+static void fires_fold_all(struct sq *q)
+{
+	struct fires *f = &q->fires;
+	struct conn *c = q->writer;
+	const char *k;
+	void *v;
+	int rc;
+
+	if (c == NULL || (f->live.n == 0 && f->flushing == NULL && f->meta_floor == INT64_MAX))
+		return;
+	rc = run_st(c, ST_BEGIN);
+	for (size_t i = f->pos; rc == 0 && f->flushing && i < f->nflushing; i++)
+		rc = upsert_fire(c, f->flushing[i]->name, f->flushing[i]->last);
+	for (size_t i = 0; rc == 0 && hmap_next(&f->live, &i, &k, &v);)
+		rc = upsert_fire(c, k, ((struct fire *)v)->last);
+	if (rc == 0 && f->meta_floor != f->pinned_floor)
+		rc = set_floor(c, f->pinned_floor);
+	if (finish(c, rc) != 0)
+		log_at(LOG_WARN, "store",
+		       "could not record the last fires at close; the next start "
+		       "recomputes them");
+}
+
+/* At open: folds the fires a previous process left under the floor. */
+static int fires_recover(struct conn *c)
+{
+	sqlite3_stmt *st;
+	int64_t floor = INT64_MAX;
+	int rc, x;
+
+	if ((rc = run_st(c, ST_BEGIN)) != 0)
+		return rc;
+	st = stmt(c, ST_META_GET, &rc);
+	if (st) {
+		bind_text(st, 1, FIRES_FLOOR_KEY);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			floor = sqlite3_column_int64(st, 0);
+		else if (x != SQLITE_DONE)
+			rc = db_err(c->db, x, "fires floor");
+		sqlite3_reset(st);
+	}
+	if (rc == 0 && floor != INT64_MAX && (st = stmt(c, ST_FIRES_FOLD, &rc)) != NULL) {
+		sqlite3_bind_int64(st, 1, floor);
+		rc = step_done(c, st, "fold fires");
+		if (rc == 0)
+			rc = set_floor(c, INT64_MAX);
+		if (rc == 0)
+			log_at(LOG_INFO, "store",
+			       "recovered the last fires of runs from id %lld on",
+			       (long long)floor);
+	}
+	return finish(c, rc);
+}
+
 static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
-			  struct store_batch_result *res)
+                          struct store_batch_result *res)
 {
 	struct sq *q = be;
+	struct fires *f = &q->fires;
 	struct conn *c = q->writer;
+	int64_t floor = INT64_MAX;
+	size_t pos = 0;
 	int rc;
 
 	rc = run_st(c, ST_BEGIN);
 	if (rc)
 		return rc;
+	f->ntxn = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (recs[i]->kind == STORE_REC_RUN)
-			rc = write_run(c, &recs[i]->u.run, res);
-		else
+		const struct run_rec *r = &recs[i]->u.run;
+		bool written;
+
+		if (recs[i]->kind == STORE_REC_LOG) {
 			rc = write_log(q, c, &recs[i]->u.log, res);
+			continue;
+		}
+		rc = write_run(c, r, res, &written);
+		if (rc || !written || !is_fire(r->trigger))
+			continue;
+		if (f->ntxn == f->captxn) {
+			size_t cap = f->captxn ? f->captxn * 2 : 1024;
+			const struct run_rec **t = realloc(f->txn, cap * sizeof(*t));
+
+			if (t == NULL) {
+				rc = CLOVER_ENOMEM;
+				break;
+			}
+			f->txn = t;
+			f->captxn = cap;
+		}
+		f->txn[f->ntxn++] = r;
 	}
-	return finish(c, rc);
+	if (rc == 0)
+		rc = fires_in_txn(f, c, &pos, &floor);
+	rc = finish(c, rc);
+	if (rc == 0)
+		fires_after_commit(f, pos, floor);
+	f->ntxn = 0;
+	return rc;
 }
 
 /* ---- jobs ---- */
 
 static int sq_job_put(void *be, const char *name, const char *spec, bool paused, int64_t now,
-		      int64_t expect_revision, int64_t *revision, bool *created)
+                      int64_t expect_revision, int64_t *revision, bool *created)
 {
 	struct sq *q = be;
 	struct conn *c;
@@ -1186,7 +1528,30 @@ static int write_one(struct sq *q, enum st_id id, const char *key, bool has_int,
 
 static int sq_job_delete(void *be, const char *name)
 {
-	return write_one(be, ST_JOB_DELETE, name, false, 0);
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	if ((rc = run_st(c, ST_BEGIN)) != 0)
+		goto out;
+	st = stmt(c, ST_JOB_DELETE, &rc);
+	if (st) {
+		bind_text(st, 1, name);
+		rc = step_done(c, st, "job delete");
+		if (rc == 0 && sqlite3_changes(c->db) == 0)
+			rc = CLOVER_ENOENT;
+	}
+	if (rc == 0 && (st = stmt(c, ST_FIRE_DELETE, &rc)) != NULL) {
+		bind_text(st, 1, name);
+		rc = step_done(c, st, "job delete");
+	}
+	rc = finish(c, rc);
+out:
+	release(q, c);
+	return rc;
 }
 
 /* Appends a LIKE pattern matching `s` anywhere, with '\' as the escape. */
@@ -1212,7 +1577,7 @@ static int prepare_once(struct conn *c, const struct buf *sql, sqlite3_stmt **st
 }
 
 static int sq_job_list(void *be, const struct store_job_filter *f, struct store_job **out,
-		       size_t *n)
+                       size_t *n)
 {
 	struct sq *q = be;
 	struct buf sql, pat;
@@ -1301,22 +1666,77 @@ static int sq_job_count(void *be, int64_t *total, int64_t *paused)
 	return rc;
 }
 
+/*
+ * Fires above the floor that the writer has not folded into job_fires yet
+ * (see `struct fires`), read in the caller's transaction: name -> struct fire.
+ */
+static int recent_fires(struct conn *c, struct hmap *m)
+{
+	sqlite3_stmt *st;
+	int64_t floor = INT64_MAX;
+	int rc = 0, x;
+
+	st = stmt(c, ST_META_GET, &rc);
+	if (st == NULL)
+		return rc;
+	bind_text(st, 1, FIRES_FLOOR_KEY);
+	x = sqlite3_step(st);
+	if (x == SQLITE_ROW)
+		floor = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (x != SQLITE_ROW && x != SQLITE_DONE)
+		return db_err(c->db, x, "fires floor");
+	if (floor == INT64_MAX)
+		return 0;
+	st = stmt(c, ST_FIRES_SINCE, &rc);
+	if (st == NULL)
+		return rc;
+	sqlite3_bind_int64(st, 1, floor);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		size_t len = name ? strlen(name) + 1 : 0;
+		struct fire *e = len ? malloc(sizeof(*e) + len) : NULL;
+
+		if (e == NULL || hmap_put(m, memcpy(e->name, name, len), e) != 0) {
+			free(e);
+			rc = CLOVER_ENOMEM;
+			break;
+		}
+		e->last = sqlite3_column_int64(st, 1);
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "recent fires");
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int sq_job_load_all(void *be,
-			   int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
-			   void *ctx)
+                           int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
+                           void *ctx)
 {
 	struct sq *q = be;
 	struct store_job j;
+	struct hmap recent;
 	struct conn *c;
 	sqlite3_stmt *st;
-	int rc, x;
+	const char *k;
+	void *v;
+	int rc, x = SQLITE_DONE;
 
+	hmap_init(&recent);
 	if ((rc = acquire(q, &c)) != 0)
 		return rc;
+	/* One snapshot: job_fires, the floor and the runs above it agree. */
+	if ((rc = run_st(c, ST_BEGIN_READ)) != 0)
+		goto out;
+	if ((rc = recent_fires(c, &recent)) != 0)
+		goto out;
 	st = stmt(c, ST_JOB_LOAD_ALL, &rc);
 	if (st == NULL)
 		goto out;
 	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t last;
+
 		/* Borrowed column memory, valid until the next step: no copies. */
 		j.name = (char *)sqlite3_column_text(st, 0);
 		j.spec = (char *)sqlite3_column_text(st, 1);
@@ -1328,7 +1748,14 @@ static int sq_job_load_all(void *be,
 		j.created_at = sqlite3_column_int64(st, 3);
 		j.updated_at = sqlite3_column_int64(st, 4);
 		j.paused = sqlite3_column_int(st, 5) != 0;
-		rc = fn(ctx, &j, sqlite3_column_int64(st, 6));
+		last = sqlite3_column_int64(st, 6);
+		if (recent.n) {
+			struct fire *e = hmap_get(&recent, j.name);
+
+			if (e && e->last > last)
+				last = e->last;
+		}
+		rc = fn(ctx, &j, last);
 		if (rc)
 			break;
 	}
@@ -1336,7 +1763,13 @@ static int sq_job_load_all(void *be,
 		rc = db_err(c->db, x, "job load");
 	sqlite3_reset(st);
 out:
+	/* A read transaction: COMMIT only ends it, whatever fn returned. */
+	if (finish(c, 0) != 0 && rc == 0)
+		rc = CLOVER_ESTORE;
 	release(q, c);
+	for (size_t i = 0; hmap_next(&recent, &i, &k, &v);)
+		free(v);
+	hmap_free(&recent);
 	return rc;
 }
 
@@ -1433,8 +1866,7 @@ out:
 	return rc;
 }
 
-static int sq_run_list(void *be, const struct store_run_filter *f, struct run_rec **out,
-		       size_t *n)
+static int sq_run_list(void *be, const struct store_run_filter *f, struct run_rec **out, size_t *n)
 {
 	struct sq *q = be;
 	struct buf sql;
@@ -1446,10 +1878,11 @@ static int sq_run_list(void *be, const struct store_run_filter *f, struct run_re
 	buf_init(&sql, SQL_MAX);
 	rc = buf_appends(&sql, "SELECT " RUN_COLS " FROM runs WHERE 1");
 	if (rc == 0 && f->job)
-		rc = buf_appends(&sql, " AND job = ?1");
+		rc = buf_appends(&sql, " AND jb = ?7 AND job = ?1");
 	if (rc == 0 && f->state >= 0)
-		rc = buf_appends(&sql, f->state == RUN_SUCCEEDED ? " AND state = ?2"
-								 : " AND state = ?2 AND state <> 2");
+		rc =
+		    buf_appends(&sql, f->state == RUN_SUCCEEDED ? " AND state = ?2"
+		                                                : " AND state = ?2 AND state <> 2");
 	if (rc == 0 && f->from)
 		rc = buf_appends(&sql, " AND scheduled_at >= ?3");
 	if (rc == 0 && f->to)
@@ -1472,6 +1905,8 @@ static int sq_run_list(void *be, const struct store_run_filter *f, struct run_re
 	sqlite3_bind_int64(st, 4, f->to);
 	sqlite3_bind_int64(st, 5, f->before_id);
 	sqlite3_bind_int(st, 6, f->limit);
+	if (f->job)
+		sqlite3_bind_int(st, 7, (int)(hash_name(f->job) % JOB_BUCKETS));
 	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
 			break;
@@ -1566,7 +2001,7 @@ struct segment {
  * Chunk lengths come from length(data), which does not load the data.
  */
 static int read_segment(struct conn *c, int64_t run_id, const struct segment *sg, int64_t from,
-			int64_t want, struct buf *b, int64_t *got)
+                        int64_t want, struct buf *b, int64_t *got)
 {
 	sqlite3_stmt *st, *dst;
 	int64_t pos = 0;
@@ -1625,8 +2060,8 @@ static int read_segment(struct conn *c, int64_t run_id, const struct segment *sg
  * reader following a growing log keeps its place when the head is trimmed;
  * the "[... N bytes dropped ...]" marker is extra and not counted.
  */
-static int sq_log_read(void *be, int64_t run_id, int shard, int64_t offset, size_t max,
-		       char **out, size_t *len, int64_t *next)
+static int sq_log_read(void *be, int64_t run_id, int shard, int64_t offset, size_t max, char **out,
+                       size_t *len, int64_t *next)
 {
 	struct sq *q = be;
 	struct segment *segs = NULL;
@@ -1751,7 +2186,7 @@ static int read_event(sqlite3_stmt *st, struct store_event *ev)
 }
 
 static int sq_event_list(void *be, const struct store_event_filter *f, struct store_event **out,
-			 size_t *n)
+                         size_t *n)
 {
 	struct sq *q = be;
 	struct buf sql, pat;
@@ -2106,7 +2541,7 @@ static int sq_meta_set(void *be, const char *key, const char *val)
 static int delete_run(struct conn *c, int64_t id)
 {
 	static const enum st_id del[] = {ST_PRUNE_SHARDS, ST_PRUNE_LOGS, ST_PRUNE_LOG_TAILS,
-					 ST_PRUNE_RUN};
+	                                 ST_PRUNE_RUN};
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && rc == 0; i++) {
@@ -2126,8 +2561,8 @@ static int delete_run(struct conn *c, int64_t id)
  * *more is false once the scan reached the end or a run created at or after
  * `before` (all later ones are newer).
  */
-static int prune_runs_once(struct conn *c, int64_t before, int batch, int64_t *cursor,
-			   int64_t *ids, int64_t *deleted, bool *more)
+static int prune_runs_once(struct conn *c, int64_t before, int batch, int64_t *cursor, int64_t *ids,
+                           int64_t *deleted, bool *more)
 {
 	sqlite3_stmt *st;
 	int rc, x, seen = 0, n = 0;
@@ -2172,6 +2607,7 @@ static int sq_prune(void *be, int64_t before, int batch, int64_t *deleted)
 {
 	struct sq *q = be;
 	int64_t cursor = 0, *ids;
+	sqlite3_stmt *st;
 	struct conn *c;
 	bool more = true;
 	int rc;
@@ -2186,7 +2622,6 @@ static int sq_prune(void *be, int64_t before, int batch, int64_t *deleted)
 	while (rc == 0 && more)
 		rc = prune_runs_once(c, before, batch, &cursor, ids, deleted, &more);
 	while (rc == 0) {
-		sqlite3_stmt *st;
 		int ch;
 
 		if ((rc = run_st(c, ST_BEGIN)) != 0)
@@ -2204,6 +2639,8 @@ static int sq_prune(void *be, int64_t before, int batch, int64_t *deleted)
 		if (ch < batch)
 			break;
 	}
+	if (rc == 0 && (st = stmt(c, ST_FIRES_ORPHANS, &rc)) != NULL)
+		rc = step_done(c, st, "prune job fires"); /* rows of deleted jobs */
 	release(q, c);
 	free(ids);
 	if (rc == 0 && *deleted > 0)
@@ -2213,33 +2650,33 @@ static int sq_prune(void *be, int64_t before, int batch, int64_t *deleted)
 }
 
 const struct store_ops store_sqlite_ops = {
-	.name = "sqlite",
-	.open = sq_open,
-	.close = sq_close,
-	.write_batch = sq_write_batch,
-	.job_put = sq_job_put,
-	.job_get = sq_job_get,
-	.job_delete = sq_job_delete,
-	.job_list = sq_job_list,
-	.job_count = sq_job_count,
-	.job_load_all = sq_job_load_all,
-	.run_get = sq_run_get,
-	.run_list = sq_run_list,
-	.run_max_id = sq_run_max_id,
-	.run_unfinished = sq_run_unfinished,
-	.log_read = sq_log_read,
-	.event_add = sq_event_add,
-	.event_list = sq_event_list,
-	.user_put = sq_user_put,
-	.user_get = sq_user_get,
-	.user_delete = sq_user_delete,
-	.user_list = sq_user_list,
-	.token_put = sq_token_put,
-	.token_find = sq_token_find,
-	.token_list = sq_token_list,
-	.token_delete = sq_token_delete,
-	.token_touch = sq_token_touch,
-	.meta_get = sq_meta_get,
-	.meta_set = sq_meta_set,
-	.prune = sq_prune,
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .write_batch = sq_write_batch,
+    .job_put = sq_job_put,
+    .job_get = sq_job_get,
+    .job_delete = sq_job_delete,
+    .job_list = sq_job_list,
+    .job_count = sq_job_count,
+    .job_load_all = sq_job_load_all,
+    .run_get = sq_run_get,
+    .run_list = sq_run_list,
+    .run_max_id = sq_run_max_id,
+    .run_unfinished = sq_run_unfinished,
+    .log_read = sq_log_read,
+    .event_add = sq_event_add,
+    .event_list = sq_event_list,
+    .user_put = sq_user_put,
+    .user_get = sq_user_get,
+    .user_delete = sq_user_delete,
+    .user_list = sq_user_list,
+    .token_put = sq_token_put,
+    .token_find = sq_token_find,
+    .token_list = sq_token_list,
+    .token_delete = sq_token_delete,
+    .token_touch = sq_token_touch,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .prune = sq_prune,
 };

@@ -30,11 +30,12 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_BATCH_MAX 4096
+#define DEFAULT_BATCH_MAX      4096
 #define DEFAULT_BATCH_DELAY_MS 5
-#define DEFAULT_LOG_CAP ((size_t)1 << 20)
-#define DEFAULT_SYNC_MS 100
-#define SHARDS_MAX 65536
+#define DEFAULT_LOG_CAP        ((size_t)1 << 20)
+#define DEFAULT_SYNC_MS        100
+#define DEFAULT_FOLD_MS        5000
+#define SHARDS_MAX             65536
 
 /* Back-off between attempts at a failing transaction; then it is dropped. */
 static const int retry_ms[] = {10, 100, 1000, 5000};
@@ -73,9 +74,9 @@ struct store {
 	pthread_cond_t done; /* flushers wait for `committed` to move */
 	struct recvec pending;
 	struct idmap map;
-	int64_t first_ns;   /* monotonic time the oldest pending record arrived */
-	uint64_t submitted; /* sequence number of the last submission */
-	uint64_t committed; /* every submission <= this is settled */
+	int64_t first_ns;    /* monotonic time the oldest pending record arrived */
+	uint64_t submitted;  /* sequence number of the last submission */
+	uint64_t committed;  /* every submission <= this is settled */
 	uint64_t failed_seq; /* last sequence number of a dropped generation */
 	int flushers;
 	bool stop;
@@ -271,8 +272,8 @@ int store_submit_run(struct store *s, const struct run_rec *r)
 {
 	struct store_rec *rec;
 
-	if (r == NULL || r->job == NULL || r->id <= 0 || r->nshards < 0 || r->nshards > SHARDS_MAX ||
-	    (r->nshards > 0 && r->shards == NULL))
+	if (r == NULL || r->job == NULL || r->id <= 0 || r->nshards < 0 ||
+	    r->nshards > SHARDS_MAX || (r->nshards > 0 && r->shards == NULL))
 		return CLOVER_EINVAL;
 	rec = rec_run_new(r);
 	if (rec == NULL)
@@ -286,7 +287,7 @@ int store_submit_run(struct store *s, const struct run_rec *r)
  * as dropped. Returns 0, CLOVER_EINVAL or CLOVER_ENOMEM. Thread-safe.
  */
 int store_submit_log(struct store *s, int64_t run_id, int shard, int attempt, const char *data,
-		     size_t len)
+                     size_t len)
 {
 	struct store_rec *rec;
 	int64_t dropped = 0;
@@ -353,6 +354,14 @@ void store_stats(struct store *s, struct store_stats *st)
 
 /* ---- writer thread ---- */
 
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -363,7 +372,7 @@ static void sleep_ms(int ms)
 
 /* Writes one transaction's worth, retrying; returns 0 or the last error. */
 static int write_chunk(struct store *s, struct store_rec *const *recs, size_t n,
-		       struct store_batch_result *res)
+                       struct store_batch_result *res)
 {
 	int rc = 0;
 
@@ -373,13 +382,15 @@ static int write_chunk(struct store *s, struct store_rec *const *recs, size_t n,
 		if (rc == 0)
 			return 0;
 		if (a + 1 < ATTEMPTS) {
-			log_at(LOG_WARN, "store", "writing a batch of %zu records failed (%s); retry in %d ms",
-			       n, clover_strerror(rc), retry_ms[a]);
+			log_at(LOG_WARN, "store",
+			       "writing a batch of %zu records failed (%s); retry in %d ms", n,
+			       clover_strerror(rc), retry_ms[a]);
 			sleep_ms(retry_ms[a]);
 		}
 	}
-	log_at(LOG_ERROR, "store", "dropped a batch of %zu run records and logs after %d attempts: %s",
-	       n, ATTEMPTS, clover_strerror(rc));
+	log_at(LOG_ERROR, "store",
+	       "dropped a batch of %zu run records and logs after %d attempts: %s", n, ATTEMPTS,
+	       clover_strerror(rc));
 	return rc;
 }
 
@@ -410,8 +421,8 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct store_commit_info ci = {0};
 		struct recvec tmp;
-		size_t written = 0, dups = 0, failed = 0, txns = 0;
-		int64_t t0;
+		size_t written = 0, dups = 0, rejected = 0, failed = 0, txns = 0;
+		int64_t t0, c0;
 		int rc;
 
 		wait_for_batch(s);
@@ -425,6 +436,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		t0 = time_mono_ns();
+		c0 = thread_cpu_ns();
 		for (size_t i = 0; i < work.n; i += (size_t)s->batch_max) {
 			struct store_batch_result res;
 			size_t m = work.n - i;
@@ -439,9 +451,10 @@ static void *writer_main(void *arg)
 			txns++;
 			written += res.written;
 			dups += res.duplicates;
-			failed += res.rejected;
+			rejected += res.rejected;
 		}
 		ci.write_ns = time_mono_ns() - t0;
+		ci.cpu_ns = thread_cpu_ns() - c0;
 		ci.records = written;
 		ci.txns = txns;
 		for (size_t i = 0; i < work.n; i++)
@@ -456,6 +469,7 @@ static void *writer_main(void *arg)
 			s->failed_seq = ci.seq;
 		s->st.written += written;
 		s->st.duplicates += dups;
+		s->st.rejected += rejected;
 		s->st.failed += failed;
 		s->st.txns += txns;
 		pthread_cond_broadcast(&s->done);
@@ -498,7 +512,7 @@ int store_open(const struct store_options *opt, struct store **out, struct error
 	if (s->ops == NULL) {
 		free(s);
 		return error_set(e, CLOVER_ENOTSUP, "store.path",
-				 "the PostgreSQL backend is not built into this clover");
+		                 "the PostgreSQL backend is not built into this clover");
 	}
 	s->batch_max = opt->batch_max ? opt->batch_max : DEFAULT_BATCH_MAX;
 	s->batch_delay_ms = opt->batch_delay_ms == 0 ? DEFAULT_BATCH_DELAY_MS : opt->batch_delay_ms;
@@ -511,6 +525,7 @@ int store_open(const struct store_options *opt, struct store **out, struct error
 	cfg.log_cap = s->log_cap;
 	cfg.sync_ms = opt->sync_ms == 0 ? DEFAULT_SYNC_MS : opt->sync_ms;
 	cfg.sync_commit = opt->sync_commit;
+	cfg.fold_ms = opt->fold_ms > 0 ? opt->fold_ms : DEFAULT_FOLD_MS;
 	rc = s->ops->open(&cfg, &s->be, e);
 	if (rc) {
 		free(s);
@@ -530,7 +545,8 @@ int store_open(const struct store_options *opt, struct store **out, struct error
 		pthread_cond_destroy(&s->done);
 		pthread_mutex_destroy(&s->mu);
 		free(s);
-		return error_set(e, CLOVER_ESYS, NULL, "cannot start the store writer: %s", strerror(rc));
+		return error_set(e, CLOVER_ESYS, NULL, "cannot start the store writer: %s",
+		                 strerror(rc));
 	}
 	pthread_setname_np(s->writer, "clover-store");
 	s->writer_started = true;
@@ -567,6 +583,7 @@ static int clamp_limit(int limit, int def, int max)
 	return limit > max ? max : limit;
 }
 
+/* Frees the strings of a job record and zeroes it; NULL is a no-op. */
 void store_job_clear(struct store_job *j)
 {
 	if (j == NULL)
@@ -576,8 +593,9 @@ void store_job_clear(struct store_job *j)
 	memset(j, 0, sizeof(*j));
 }
 
+/* Checks the arguments and creates or replaces a job (store.h has the revision rules). */
 int store_job_put(struct store *s, const char *name, const char *spec, bool paused, int64_t now,
-		  int64_t expect_revision, int64_t *revision, bool *created)
+                  int64_t expect_revision, int64_t *revision, bool *created)
 {
 	int64_t rev = 0;
 	bool cr = false;
@@ -595,6 +613,7 @@ int store_job_put(struct store *s, const char *name, const char *spec, bool paus
 	return rc;
 }
 
+/* Reads one job into *out (zeroed first). CLOVER_ENOENT when absent. */
 int store_job_get(struct store *s, const char *name, struct store_job *out)
 {
 	if (name == NULL || out == NULL)
@@ -603,6 +622,7 @@ int store_job_get(struct store *s, const char *name, struct store_job *out)
 	return s->ops->job_get(s->be, name, out);
 }
 
+/* Deletes a job and its contact links. CLOVER_ENOENT when absent. */
 int store_job_delete(struct store *s, const char *name)
 {
 	if (name == NULL)
@@ -610,8 +630,9 @@ int store_job_delete(struct store *s, const char *name)
 	return s->ops->job_delete(s->be, name);
 }
 
+/* Lists jobs by name with the filter's defaults and limits applied. */
 int store_job_list(struct store *s, const struct store_job_filter *f, struct store_job **out,
-		   size_t *n)
+                   size_t *n)
 {
 	struct store_job_filter ff = {.paused = -1};
 
@@ -625,6 +646,7 @@ int store_job_list(struct store *s, const struct store_job_filter *f, struct sto
 	return s->ops->job_list(s->be, &ff, out, n);
 }
 
+/* Counts jobs and paused jobs; either output may be NULL. */
 int store_job_count(struct store *s, int64_t *total, int64_t *paused)
 {
 	int64_t t = 0, p = 0;
@@ -639,15 +661,17 @@ int store_job_count(struct store *s, int64_t *total, int64_t *paused)
 	return rc;
 }
 
+/* Streams every job with its last fire to fn (see store.h). */
 int store_job_load_all(struct store *s,
-		       int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
-		       void *ctx)
+                       int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
+                       void *ctx)
 {
 	if (fn == NULL)
 		return CLOVER_EINVAL;
 	return s->ops->job_load_all(s->be, fn, ctx);
 }
 
+/* Reads one run with its shards into *out (zeroed first). CLOVER_ENOENT. */
 int store_run_get(struct store *s, int64_t id, struct run_rec *out)
 {
 	if (out == NULL)
@@ -656,8 +680,9 @@ int store_run_get(struct store *s, int64_t id, struct run_rec *out)
 	return s->ops->run_get(s->be, id, out);
 }
 
+/* Lists runs newest first with the filter's defaults and limits applied. */
 int store_run_list(struct store *s, const struct store_run_filter *f, struct run_rec **out,
-		   size_t *n)
+                   size_t *n)
 {
 	struct store_run_filter ff = {.state = -1};
 
@@ -671,12 +696,14 @@ int store_run_list(struct store *s, const struct store_run_filter *f, struct run
 	return s->ops->run_list(s->be, &ff, out, n);
 }
 
+/* Sets *id to the largest run id written (0 when none). */
 int store_run_max_id(struct store *s, int64_t *id)
 {
 	*id = 0;
 	return s->ops->run_max_id(s->be, id);
 }
 
+/* Calls fn for every run not in a final state, in id order. */
 int store_run_unfinished(struct store *s, int (*fn)(void *ctx, const struct run_rec *r), void *ctx)
 {
 	if (fn == NULL)
@@ -684,8 +711,9 @@ int store_run_unfinished(struct store *s, int (*fn)(void *ctx, const struct run_
 	return s->ops->run_unfinished(s->be, fn, ctx);
 }
 
+/* Reads log text of a run (see store.h for offsets and the drop marker). */
 int store_log_read(struct store *s, int64_t run_id, int shard, int64_t offset, size_t max,
-		   char **out, size_t *len, int64_t *next)
+                   char **out, size_t *len, int64_t *next)
 {
 	*out = NULL;
 	*len = 0;
@@ -697,6 +725,7 @@ int store_log_read(struct store *s, int64_t run_id, int shard, int64_t offset, s
 	return s->ops->log_read(s->be, run_id, shard, offset, max, out, len, next);
 }
 
+/* Frees the strings of an event and zeroes it; NULL is a no-op. */
 void store_event_clear(struct store_event *ev)
 {
 	if (ev == NULL)
@@ -708,6 +737,7 @@ void store_event_clear(struct store_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
+/* Checks and adds an event (source and message required). */
 int store_event_add(struct store *s, const struct store_event *ev)
 {
 	if (ev == NULL || ev->source == NULL || ev->message == NULL || ev->id < 0 ||
@@ -716,8 +746,9 @@ int store_event_add(struct store *s, const struct store_event *ev)
 	return s->ops->event_add(s->be, ev);
 }
 
+/* Lists events newest first with the filter's defaults and limits applied. */
 int store_event_list(struct store *s, const struct store_event_filter *f, struct store_event **out,
-		     size_t *n)
+                     size_t *n)
 {
 	struct store_event_filter ff = {.level = -1};
 
@@ -729,6 +760,7 @@ int store_event_list(struct store *s, const struct store_event_filter *f, struct
 	return s->ops->event_list(s->be, &ff, out, n);
 }
 
+/* Frees the strings of a user record and zeroes it; NULL is a no-op. */
 void store_user_clear(struct store_user *u)
 {
 	if (u == NULL)
@@ -738,6 +770,7 @@ void store_user_clear(struct store_user *u)
 	memset(u, 0, sizeof(*u));
 }
 
+/* Checks and creates or replaces a user. */
 int store_user_put(struct store *s, const struct store_user *u)
 {
 	if (u == NULL || u->name == NULL || u->name[0] == '\0' || u->pwhash == NULL ||
@@ -746,6 +779,7 @@ int store_user_put(struct store *s, const struct store_user *u)
 	return s->ops->user_put(s->be, u);
 }
 
+/* Reads one user into *out (zeroed first). CLOVER_ENOENT. */
 int store_user_get(struct store *s, const char *name, struct store_user *out)
 {
 	if (name == NULL || out == NULL)
@@ -754,6 +788,7 @@ int store_user_get(struct store *s, const char *name, struct store_user *out)
 	return s->ops->user_get(s->be, name, out);
 }
 
+/* Deletes a user and their tokens. CLOVER_ENOENT. */
 int store_user_delete(struct store *s, const char *name)
 {
 	if (name == NULL)
@@ -761,6 +796,7 @@ int store_user_delete(struct store *s, const char *name)
 	return s->ops->user_delete(s->be, name);
 }
 
+/* Lists all users by name. */
 int store_user_list(struct store *s, struct store_user **out, size_t *n)
 {
 	*out = NULL;
@@ -768,6 +804,7 @@ int store_user_list(struct store *s, struct store_user **out, size_t *n)
 	return s->ops->user_list(s->be, out, n);
 }
 
+/* Frees the strings of a token record and zeroes it; NULL is a no-op. */
 void store_token_clear(struct store_token *t)
 {
 	if (t == NULL)
@@ -779,6 +816,7 @@ void store_token_clear(struct store_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Checks and creates or replaces (by id) a token. */
 int store_token_put(struct store *s, const struct store_token *t)
 {
 	if (t == NULL || t->id == NULL || t->id[0] == '\0' || t->user == NULL || t->hash == NULL)
@@ -786,6 +824,7 @@ int store_token_put(struct store *s, const struct store_token *t)
 	return s->ops->token_put(s->be, t);
 }
 
+/* Finds the token with this secret hash. CLOVER_ENOENT. */
 int store_token_find(struct store *s, const char *hash, struct store_token *out)
 {
 	if (hash == NULL || out == NULL)
@@ -794,6 +833,7 @@ int store_token_find(struct store *s, const char *hash, struct store_token *out)
 	return s->ops->token_find(s->be, hash, out);
 }
 
+/* Lists the tokens of `user` (NULL: everyone's). */
 int store_token_list(struct store *s, const char *user, struct store_token **out, size_t *n)
 {
 	*out = NULL;
@@ -801,6 +841,7 @@ int store_token_list(struct store *s, const char *user, struct store_token **out
 	return s->ops->token_list(s->be, user, out, n);
 }
 
+/* Revokes a token. CLOVER_ENOENT. */
 int store_token_delete(struct store *s, const char *id)
 {
 	if (id == NULL)
@@ -808,6 +849,7 @@ int store_token_delete(struct store *s, const char *id)
 	return s->ops->token_delete(s->be, id);
 }
 
+/* Records that a token was used at `now`. CLOVER_ENOENT. */
 int store_token_touch(struct store *s, const char *id, int64_t now)
 {
 	if (id == NULL)
@@ -815,6 +857,7 @@ int store_token_touch(struct store *s, const char *id, int64_t now)
 	return s->ops->token_touch(s->be, id, now);
 }
 
+/* Reads a metadata value (*val malloc'd). CLOVER_ENOENT. */
 int store_meta_get(struct store *s, const char *key, char **val)
 {
 	*val = NULL;
@@ -823,6 +866,7 @@ int store_meta_get(struct store *s, const char *key, char **val)
 	return s->ops->meta_get(s->be, key, val);
 }
 
+/* Sets a metadata value. */
 int store_meta_set(struct store *s, const char *key, const char *val)
 {
 	if (key == NULL || val == NULL)
@@ -830,6 +874,7 @@ int store_meta_set(struct store *s, const char *key, const char *val)
 	return s->ops->meta_set(s->be, key, val);
 }
 
+/* Deletes old finished runs and old events in batches (default batch 1000). */
 int store_prune(struct store *s, int64_t before, int batch, int64_t *deleted)
 {
 	int64_t d = 0;

@@ -17,6 +17,14 @@
  * Guarantee: at most one run per (job, scheduled_at) among runs triggered by
  * the schedule or a misfire (a unique index); a second one is dropped and
  * logged, never written.
+ *
+ * Reads see what is committed: call store_flush() first to read your own
+ * submissions. Returned records and arrays belong to the caller (the *_clear()
+ * functions and free()); strings given to the store are copied. Errors are
+ * negative CLOVER_E* codes: CLOVER_EINVAL for bad arguments, CLOVER_ENOENT
+ * where noted, CLOVER_EAGAIN when the database stayed locked past the busy
+ * timeout, CLOVER_EIO / CLOVER_ESTORE for the disk or the database (the log
+ * has the database's own message), CLOVER_ENOMEM.
  */
 #ifndef CLOVER_STORE_STORE_H
 #define CLOVER_STORE_STORE_H
@@ -36,13 +44,15 @@ struct store_commit_info {
 	size_t records;   /* records written, after coalescing */
 	size_t txns;      /* transactions used */
 	int64_t write_ns; /* time spent writing and committing */
+	int64_t cpu_ns;   /* CPU time the writer thread spent on it */
 };
 
 struct store_options {
-	const char *path;        /* SQLite file; created with its directory if missing */
-	int batch_max;           /* most records per transaction (default 4096) */
-	int batch_delay_ms;      /* longest wait to fill a batch (0: default 5; < 0: no wait) */
-	size_t log_cap_per_shard; /* bytes of log kept per shard attempt (default 1 MiB, tail kept) */
+	const char *path;   /* SQLite file; created with its directory if missing */
+	int batch_max;      /* most records per transaction (default 4096) */
+	int batch_delay_ms; /* longest wait to fill a batch (0: default 5; < 0: no wait) */
+	/* Bytes of log kept per shard attempt (default 1 MiB): the tail is kept. */
+	size_t log_cap_per_shard;
 	/*
 	 * Power-loss window (SQLite). 0: commits are write(2)s and a background
 	 * checkpointer fsyncs every `sync_ms` (default 100 ms; < 0: only when
@@ -52,6 +62,12 @@ struct store_options {
 	 */
 	int sync_ms;
 	bool sync_commit;
+	/*
+	 * How often the writer folds the last fire of each job into the jobs'
+	 * summary read by store_job_load_all() (default 5000 ms). Advanced;
+	 * see docs/storage.md "Last fires".
+	 */
+	int fold_ms;
 	/*
 	 * Optional; called on the writer thread after each group commit, without
 	 * any store lock held (it must not call store_flush()). Submissions
@@ -79,6 +95,7 @@ struct store_stats {
 	uint64_t coalesced;  /* run snapshots replaced by a newer one before being written */
 	uint64_t written;    /* records written */
 	uint64_t duplicates; /* runs dropped by the (job, scheduled_at) rule */
+	uint64_t rejected;   /* other records the database refused (a constraint; logged) */
 	uint64_t failed;     /* records dropped because their batch could not be committed */
 	uint64_t txns;       /* write transactions committed by the writer */
 	uint64_t queued;     /* records waiting for the writer now */
@@ -89,33 +106,42 @@ void store_stats(struct store *s, struct store_stats *st);
 /* ---- jobs ---- */
 struct store_job {
 	char *name;
-	char *spec;  /* JSON text as applied */
+	char *spec;       /* JSON text as applied */
 	int64_t revision; /* 1 on creation, +1 on every change */
 	int64_t created_at;
 	int64_t updated_at;
 	bool paused;
 };
+/* Frees what the record owns and zeroes it. NULL is a no-op. */
 void store_job_clear(struct store_job *j);
 
 /*
  * Creates or replaces job `name`. If `expect_revision` > 0 the write happens
- * only when the stored revision equals it (else CLOVER_ECONFLICT). Sets
- * *revision to the new revision. `created` (may be NULL) tells whether it is new.
+ * only when the stored revision equals it (else CLOVER_ECONFLICT; a job that
+ * does not exist has no revision to match). Sets *revision (may be NULL) to
+ * the new revision. `created` (may be NULL) tells whether it is new.
+ * A replaced job keeps its created_at; updated_at becomes `now`.
  */
 int store_job_put(struct store *s, const char *name, const char *spec, bool paused, int64_t now,
-		  int64_t expect_revision, int64_t *revision, bool *created);
-int store_job_get(struct store *s, const char *name, struct store_job *out); /* CLOVER_ENOENT */
-int store_job_delete(struct store *s, const char *name);                   /* CLOVER_ENOENT */
+                  int64_t expect_revision, int64_t *revision, bool *created);
+/* Fills *out (clear it with store_job_clear). CLOVER_ENOENT when there is no such job. */
+int store_job_get(struct store *s, const char *name, struct store_job *out);
+/* Deletes the job and its contact links; its runs stay until pruned. CLOVER_ENOENT. */
+int store_job_delete(struct store *s, const char *name);
 
 struct store_job_filter {
-	const char *search; /* substring of the name, or NULL */
+	const char *search; /* substring of the name (ASCII case-insensitive), or NULL */
 	int paused;         /* -1 any, 0 active only, 1 paused only */
 	const char *after;  /* keyset paging: names greater than this, or NULL */
-	int limit;          /* default 100, max 1000 */
+	int limit;          /* <= 0: 100; more than 1000: 1000 */
 };
-/* Lists jobs by name; *out is an array of *n records (free each, then the array). */
+/*
+ * Lists jobs by name; *out is an array of *n records (free each, then the
+ * array). `f` may be NULL (all, first page).
+ */
 int store_job_list(struct store *s, const struct store_job_filter *f, struct store_job **out,
-		   size_t *n);
+                   size_t *n);
+/* Counts all jobs and the paused ones (either pointer may be NULL). */
 int store_job_count(struct store *s, int64_t *total, int64_t *paused);
 
 /*
@@ -123,44 +149,70 @@ int store_job_count(struct store *s, int64_t *total, int64_t *paused);
  * (largest scheduled_at of its runs triggered by schedule or misfire; 0 if none).
  * Used at start-up; must stream (1,000,000 jobs in well under 5 s).
  * A non-zero return from fn stops the walk and is returned.
+ * `j` and its strings are valid only during the call (copy what you keep);
+ * fn may call the store (it runs on a connection of its own).
  */
 int store_job_load_all(struct store *s,
-		       int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
-		       void *ctx);
+                       int (*fn)(void *ctx, const struct store_job *j, int64_t last_fire),
+                       void *ctx);
 
 /* ---- runs ---- */
-/* Queues a snapshot (copied) for the writer. CLOVER_ENOMEM only. */
+/*
+ * Queues a snapshot (copied) for the writer; never waits on the disk.
+ * CLOVER_EINVAL (no job, id <= 0, a bad shard count) or CLOVER_ENOMEM.
+ * A run's job, scheduled_at, trigger and created_at are fixed by its first
+ * write; later snapshots update the rest and replace its shards' rows.
+ */
 int store_submit_run(struct store *s, const struct run_rec *r);
-/* Queues log output of one shard attempt (copied); trims to the per-shard cap. */
+/*
+ * Queues log output of one shard attempt (copied); of a chunk longer than the
+ * cap only its tail is kept. CLOVER_EINVAL or CLOVER_ENOMEM.
+ */
 int store_submit_log(struct store *s, int64_t run_id, int shard, int attempt, const char *data,
-		     size_t len);
-/* Waits until everything submitted before the call is committed. */
+                     size_t len);
+/*
+ * Waits until everything submitted before the call is committed. Returns 0,
+ * or CLOVER_ESTORE when records settled during the wait had to be dropped
+ * because the database kept failing (each loss is logged).
+ */
 int store_flush(struct store *s);
 
-int store_run_get(struct store *s, int64_t id, struct run_rec *out); /* CLOVER_ENOENT */
+/* Fills *out with the run and its shards (free with run_rec_clear). CLOVER_ENOENT. */
+int store_run_get(struct store *s, int64_t id, struct run_rec *out);
 
 struct store_run_filter {
-	const char *job;     /* or NULL */
-	int state;           /* enum run_state, or -1 */
-	int64_t from, to;    /* scheduled_at range [from, to), 0 = open */
-	int64_t before_id;   /* keyset paging: ids less than this, 0 = newest */
-	int limit;           /* default 50, max 1000 */
+	const char *job;   /* or NULL */
+	int state;         /* enum run_state, or -1 */
+	int64_t from, to;  /* scheduled_at range [from, to), 0 = open */
+	int64_t before_id; /* keyset paging: ids less than this, 0 = newest */
+	int limit;         /* <= 0: 50; more than 1000: 1000 */
 };
-/* Newest first. Shards are included. Free each with run_rec_clear, then free(*out). */
+/*
+ * Newest (largest id) first. Shards are included. Free each with
+ * run_rec_clear, then free(*out). `f` may be NULL.
+ */
 int store_run_list(struct store *s, const struct store_run_filter *f, struct run_rec **out,
-		   size_t *n);
+                   size_t *n);
 /* Largest run id ever written (0 when none): the engine continues after it. */
 int store_run_max_id(struct store *s, int64_t *id);
-/* Calls fn for every run not in a final state (recovery after a crash). */
+/*
+ * Calls fn for every run not in a final state, in id order, with its shards
+ * (recovery after a crash); `r` is valid only during the call. A non-zero
+ * return from fn stops the walk and is returned.
+ */
 int store_run_unfinished(struct store *s, int (*fn)(void *ctx, const struct run_rec *r), void *ctx);
 
 /*
  * Reads a run's log: all shards' output in (shard, attempt, seq) order, or only
- * `shard` when >= 0, starting `offset` bytes in, at most `max` bytes.
+ * `shard` when >= 0, starting `offset` bytes in, at most `max` bytes (0: 1 MiB).
  * *out is malloc'd and NUL-terminated; *next is the offset to continue from.
+ * Where the cap dropped the head of a shard attempt's output, the text has a
+ * line "[... N bytes dropped ...]\n" (not counted in `max`). Offsets count the
+ * dropped bytes too, so a reader following one shard keeps its place while the
+ * head is trimmed. A run without output reads as "" (not an error).
  */
 int store_log_read(struct store *s, int64_t run_id, int shard, int64_t offset, size_t max,
-		   char **out, size_t *len, int64_t *next);
+                   char **out, size_t *len, int64_t *next);
 
 /* ---- events (the system log) ---- */
 enum store_level { STORE_LEVEL_INFO, STORE_LEVEL_WARN, STORE_LEVEL_ERROR };
@@ -168,22 +220,28 @@ struct store_event {
 	int64_t id;
 	int64_t at;
 	enum store_level level;
-	char *source; /* "engine", "api", "auth", ... */
-	char *node;   /* scheduler/executor id, or NULL */
-	char *job;    /* or NULL */
+	char *source;   /* "engine", "api", "auth", ... */
+	char *node;     /* scheduler/executor id, or NULL */
+	char *job;      /* or NULL */
 	int64_t run_id; /* 0 when none */
 	char *message;
 };
+/* Frees what the record owns and zeroes it. NULL is a no-op. */
 void store_event_clear(struct store_event *ev);
-int store_event_add(struct store *s, const struct store_event *ev); /* id and `at` as given */
+/*
+ * Adds an event with its `at`; `id` 0 lets the store number it, > 0 is kept
+ * (CLOVER_EEXIST if taken). `source` and `message` are required.
+ */
+int store_event_add(struct store *s, const struct store_event *ev);
 struct store_event_filter {
-	int level;          /* minimum level, -1 any */
-	const char *source, *job, *search; /* or NULL */
-	int64_t before_id;  /* 0 = newest */
-	int limit;          /* default 100, max 1000 */
+	int level;                         /* minimum level, -1 any */
+	const char *source, *job, *search; /* or NULL; search: substring of the message */
+	int64_t before_id;                 /* 0 = newest */
+	int limit;                         /* <= 0: 100; more than 1000: 1000 */
 };
+/* Newest first; free each with store_event_clear, then the array. `f` may be NULL. */
 int store_event_list(struct store *s, const struct store_event_filter *f, struct store_event **out,
-		     size_t *n);
+                     size_t *n);
 
 /* ---- users and tokens ---- */
 enum store_role { STORE_ROLE_VIEWER, STORE_ROLE_OPERATOR, STORE_ROLE_ADMIN };
@@ -193,36 +251,53 @@ struct store_user {
 	enum store_role role;
 	int64_t created_at;
 };
+/* Frees what the record owns and zeroes it. NULL is a no-op. */
 void store_user_clear(struct store_user *u);
-int store_user_put(struct store *s, const struct store_user *u); /* create or replace */
+/* Creates or replaces (password hash and role; created_at stays the first one). */
+int store_user_put(struct store *s, const struct store_user *u);
+/* CLOVER_ENOENT when there is no such user. */
 int store_user_get(struct store *s, const char *name, struct store_user *out);
-int store_user_delete(struct store *s, const char *name); /* also revokes the user's tokens */
+/* Deletes the user and revokes all their tokens. CLOVER_ENOENT. */
+int store_user_delete(struct store *s, const char *name);
+/* All users by name; free each with store_user_clear, then the array. */
 int store_user_list(struct store *s, struct store_user **out, size_t *n);
 
 struct store_token {
-	char *id;      /* public id shown in listings */
+	char *id; /* public id shown in listings */
 	char *user;
-	char *name;    /* label given at creation */
-	char *hash;    /* hex SHA-256 of the secret; the secret itself is never stored */
+	char *name; /* label given at creation */
+	char *hash; /* hex SHA-256 of the secret; the secret itself is never stored */
 	int64_t created_at;
 	int64_t last_used_at;
 };
+/* Frees what the record owns and zeroes it. NULL is a no-op. */
 void store_token_clear(struct store_token *t);
+/*
+ * Creates or replaces (by id) a token. CLOVER_ENOENT when its user does not
+ * exist, CLOVER_EEXIST when another token has the same hash.
+ */
 int store_token_put(struct store *s, const struct store_token *t);
-int store_token_find(struct store *s, const char *hash, struct store_token *out); /* CLOVER_ENOENT */
-int store_token_list(struct store *s, const char *user, struct store_token **out, size_t *n); /* user NULL: all */
-int store_token_delete(struct store *s, const char *id); /* CLOVER_ENOENT */
+/* The token whose secret hashes to `hash`. CLOVER_ENOENT. */
+int store_token_find(struct store *s, const char *hash, struct store_token *out);
+/* Tokens of `user` (NULL: all) by creation time; free each, then the array. */
+int store_token_list(struct store *s, const char *user, struct store_token **out, size_t *n);
+/* Revokes a token. CLOVER_ENOENT. */
+int store_token_delete(struct store *s, const char *id);
 /* Sets a token's last_used_at to `now`. CLOVER_ENOENT if there is no such token. */
 int store_token_touch(struct store *s, const char *id, int64_t now);
 
 /* ---- metadata and retention ---- */
-int store_meta_get(struct store *s, const char *key, char **val); /* CLOVER_ENOENT */
+/* *val is malloc'd. CLOVER_ENOENT when the key is not set. */
+int store_meta_get(struct store *s, const char *key, char **val);
+/* Sets or replaces a key. */
 int store_meta_set(struct store *s, const char *key, const char *val);
 
 /*
  * Deletes finished runs (with shards and logs) and events older than `before`,
- * at most `batch` rows per transaction so the writer is never held long.
- * *deleted counts runs and events removed.
+ * at most `batch` rows (<= 0: 1000) per transaction so the writer is never
+ * held long. A run is old when it finished before `before` (or, without a
+ * finish time, was created before it); runs not in a final state are kept.
+ * *deleted (may be NULL) counts runs and events removed.
  */
 int store_prune(struct store *s, int64_t before, int batch, int64_t *deleted);
 
