@@ -36,7 +36,7 @@ static int64_t query_int(const char *path, const char *sql)
 
 /* A snapshot with `nsh` shards (at most 4) in `sh`. */
 static void mkrun(struct run_rec *r, struct shard_rec *sh, int64_t id, const char *job,
-		  int64_t sched, enum run_trigger trig, enum run_state state, int nsh)
+                  int64_t sched, enum run_trigger trig, enum run_state state, int nsh)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = id;
@@ -263,6 +263,137 @@ static void duplicate_fire_is_dropped_and_logged_without_aborting_the_batch(void
 	assert_null(strstr(line, "run=3"));
 }
 
+/* ---- last fires (job_fires, its floor, crash recovery) ---- */
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out;
+	size_t n;
+
+	if (in == NULL)
+		return; /* no WAL: nothing to copy */
+	out = fopen(to, "wb");
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+}
+
+/* Copies the database as a killed process leaves it: the file and its WAL. */
+static void crash_copy(struct fx *f, const char *name, char *path, size_t size)
+{
+	char from[200], to[200];
+
+	snprintf(path, size, "%s/%s.db", f->dir, name);
+	copy_file(f->path, path);
+	snprintf(from, sizeof(from), "%s-wal", f->path);
+	snprintf(to, sizeof(to), "%s-wal", path);
+	copy_file(from, to);
+}
+
+struct fires_seen {
+	int64_t a, b, c;
+};
+
+static int note_fire(void *ctx, const struct store_job *j, int64_t last_fire)
+{
+	struct fires_seen *fs = ctx;
+
+	if (strcmp(j->name, "a") == 0)
+		fs->a = last_fire;
+	else if (strcmp(j->name, "b") == 0)
+		fs->b = last_fire;
+	else if (strcmp(j->name, "c") == 0)
+		fs->c = last_fire;
+	return 0;
+}
+
+static void expect_fires(struct store *s, int64_t a, int64_t b, int64_t c)
+{
+	struct fires_seen fs = {-1, -1, -1};
+
+	assert_int_equal(store_job_load_all(s, note_fire, &fs), 0);
+	assert_int_equal(fs.a, a);
+	assert_int_equal(fs.b, b);
+	assert_int_equal(fs.c, c);
+}
+
+static void submit_fire(struct store *s, int64_t id, const char *job, int64_t at,
+                        enum run_trigger trig)
+{
+	struct shard_rec sh[1];
+	struct run_rec r;
+
+	mkrun(&r, sh, id, job, at, trig, RUN_SUCCEEDED, 1);
+	assert_int_equal(store_submit_run(s, &r), 0);
+	assert_int_equal(store_flush(s), 0);
+}
+
+static void last_fires_are_exact_across_swaps_crashes_and_close(void **state)
+{
+	struct fx *f = *state;
+	struct store_options o;
+	struct store *s2;
+	char path[200];
+
+	f->opt.sync_ms = -1; /* no checkpoints: the copies below see a live WAL */
+	f->opt.fold_ms = 300;
+	fx_reopen(f);
+	for (const char *j = "a"; *j <= 'c'; j = *j == 'a' ? "b" : *j == 'b' ? "c" : "d")
+		assert_int_equal(store_job_put(f->s, j, "{}", false, 1, 0, NULL, NULL), 0);
+	submit_fire(f->s, 1, "a", 1000, RUN_TRIG_SCHEDULE);
+	submit_fire(f->s, 2, "b", 2000, RUN_TRIG_MISFIRE);
+	/* Not folded into job_fires yet: the floor covers them. */
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM job_fires"), 0);
+	assert_int_equal(query_int(f->path, "SELECT value FROM meta WHERE key = 'fires_floor'"), 1);
+	expect_fires(f->s, 1000, 2000, 0);
+
+	/* A process killed now: the next one folds them in when it opens. */
+	crash_copy(f, "crash1", path, sizeof(path));
+	o = f->opt;
+	o.path = path;
+	assert_int_equal(store_open(&o, &s2, NULL), 0);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM job_fires"), 2);
+	assert_int_equal(query_int(path, "SELECT count(*) FROM meta WHERE key = 'fires_floor'"), 0);
+	expect_fires(s2, 1000, 2000, 0);
+	store_close(s2);
+
+	/* After fold_ms the writer swaps and folds in chunks; the floor moves up. */
+	usleep(400 * 1000);
+	submit_fire(f->s, 3, "a", 3000, RUN_TRIG_SCHEDULE); /* commits, then swaps */
+	submit_fire(f->s, 4, "c", 4000, RUN_TRIG_SCHEDULE); /* writes the chunk */
+	assert_int_equal(query_int(f->path, "SELECT last_fire FROM job_fires WHERE job = 'a'"),
+	                 3000);
+	assert_int_equal(query_int(f->path, "SELECT last_fire FROM job_fires WHERE job = 'b'"),
+	                 2000);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM job_fires WHERE job = 'c'"), 0);
+	assert_int_equal(query_int(f->path, "SELECT value FROM meta WHERE key = 'fires_floor'"), 4);
+	/* Manual runs and dropped duplicates are not fires. */
+	submit_fire(f->s, 5, "c", 9000, RUN_TRIG_MANUAL);
+	submit_fire(f->s, 6, "a", 3000, RUN_TRIG_MISFIRE);
+	expect_fires(f->s, 3000, 2000, 4000);
+
+	crash_copy(f, "crash2", path, sizeof(path));
+	o.path = path;
+	assert_int_equal(store_open(&o, &s2, NULL), 0);
+	expect_fires(s2, 3000, 2000, 4000);
+	store_close(s2);
+
+	/* A clean close folds everything and leaves no floor. */
+	fx_reopen(f);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM meta WHERE key = 'fires_floor'"),
+	                 0);
+	assert_int_equal(query_int(f->path, "SELECT last_fire FROM job_fires WHERE job = 'c'"),
+	                 4000);
+	expect_fires(f->s, 3000, 2000, 4000);
+
+	/* Deleting a job forgets its last fire. */
+	assert_int_equal(store_job_delete(f->s, "c"), 0);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM job_fires WHERE job = 'c'"), 0);
+}
+
 /* ---- reading runs ---- */
 
 static void run_list_filters_and_pages_newest_first(void **state)
@@ -348,7 +479,7 @@ static void unfinished_runs_are_returned_for_recovery(void **state)
 {
 	struct fx *f = *state;
 	static const enum run_state states[] = {RUN_SUCCEEDED, RUN_RUNNING, RUN_FAILED, RUN_PENDING,
-						RUN_LOST,      RUN_RUNNING, RUN_SKIPPED};
+	                                        RUN_LOST,      RUN_RUNNING, RUN_SKIPPED};
 	struct seen seen = {0};
 	struct shard_rec sh[3];
 	struct run_rec r;
@@ -377,7 +508,7 @@ static void unfinished_runs_are_returned_for_recovery(void **state)
 /* ---- logs ---- */
 
 static char *read_log(struct store *s, int64_t run, int shard, int64_t off, size_t max,
-		      int64_t *next)
+                      int64_t *next)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -418,8 +549,8 @@ static void log_cap_keeps_the_tail_with_a_dropped_marker(void **state)
 	assert_int_equal(next, 3000);
 	free(out);
 	assert_int_equal(query_int(f->path, "SELECT sum(length(data)) FROM run_logs"
-					    " WHERE run_id = 9 AND shard = 0"),
-			 1000);
+	                                    " WHERE run_id = 9 AND shard = 0"),
+	                 1000);
 
 	/* Paging with small pages gives the same text, the marker only once. */
 	{
@@ -545,7 +676,7 @@ static void prune_deletes_old_finished_runs_and_events_in_batches(void **state)
 
 /* ---- concurrency ---- */
 
-#define THREADS 4
+#define THREADS         4
 #define RUNS_PER_THREAD 2500
 
 struct worker {
@@ -609,8 +740,8 @@ static void concurrent_submitters_lose_nothing(void **state)
 	fx_reopen(f);
 	for (int t = 0; t <= THREADS; t++) {
 		w[t] = (struct worker){.s = f->s, .t = t};
-		assert_int_equal(pthread_create(&th[t], NULL, t < THREADS ? submitter : reader, &w[t]),
-				 0);
+		assert_int_equal(
+		    pthread_create(&th[t], NULL, t < THREADS ? submitter : reader, &w[t]), 0);
 	}
 	for (int t = 0; t <= THREADS; t++) {
 		pthread_join(th[t], NULL);
@@ -623,8 +754,9 @@ static void concurrent_submitters_lose_nothing(void **state)
 	assert_int_equal(st.failed, 0);
 	assert_int_equal(st.duplicates, 0);
 	assert_int_equal(query_int(f->path, "SELECT count(*) FROM runs WHERE state = 2"),
-			 THREADS * RUNS_PER_THREAD);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM run_logs"), THREADS * RUNS_PER_THREAD);
+	                 THREADS * RUNS_PER_THREAD);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM run_logs"),
+	                 THREADS * RUNS_PER_THREAD);
 	assert_int_equal(store_run_get(f->s, RUNS_PER_THREAD + 7, &g), 0);
 	assert_string_equal(g.job, "job-1");
 	assert_int_equal(g.state, RUN_SUCCEEDED);
@@ -637,15 +769,16 @@ static void concurrent_submitters_lose_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		fx_test(run_snapshot_round_trips_and_upserts),
-		fx_test(snapshots_of_a_run_coalesce_within_a_batch),
-		fx_test(batches_split_at_batch_max),
-		fx_test(duplicate_fire_is_dropped_and_logged_without_aborting_the_batch),
-		fx_test(run_list_filters_and_pages_newest_first),
-		fx_test(unfinished_runs_are_returned_for_recovery),
-		fx_test(log_cap_keeps_the_tail_with_a_dropped_marker),
-		fx_test(prune_deletes_old_finished_runs_and_events_in_batches),
-		fx_test(concurrent_submitters_lose_nothing),
+	    fx_test(run_snapshot_round_trips_and_upserts),
+	    fx_test(snapshots_of_a_run_coalesce_within_a_batch),
+	    fx_test(batches_split_at_batch_max),
+	    fx_test(duplicate_fire_is_dropped_and_logged_without_aborting_the_batch),
+	    fx_test(last_fires_are_exact_across_swaps_crashes_and_close),
+	    fx_test(run_list_filters_and_pages_newest_first),
+	    fx_test(unfinished_runs_are_returned_for_recovery),
+	    fx_test(log_cap_keeps_the_tail_with_a_dropped_marker),
+	    fx_test(prune_deletes_old_finished_runs_and_events_in_batches),
+	    fx_test(concurrent_submitters_lose_nothing),
 	};
 
 	log_set_level(LOG_LVL_OFF);

@@ -54,10 +54,11 @@ static void open_creates_private_file_and_migrates_from_empty(void **state)
 	store_close(f->s);
 	f->s = NULL;
 	assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 1);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-					    " AND name IN ('jobs', 'runs', 'shards', 'run_logs', 'events',"
-					    " 'contacts', 'job_contacts', 'users', 'tokens', 'meta')"),
-			 10);
+	assert_int_equal(query_int(f->path,
+	                           "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	                           " AND name IN ('jobs', 'runs', 'shards', 'run_logs', 'events',"
+	                           " 'contacts', 'job_contacts', 'users', 'tokens', 'meta')"),
+	                 10);
 	fx_open(f);
 	/* Reopening an up-to-date database applies nothing. */
 	assert_int_equal(store_meta_get(f->s, "anything", &v), CLOVER_ENOENT);
@@ -163,7 +164,7 @@ static void job_put_with_stale_revision_conflicts(void **state)
 	assert_int_equal(rev, 2);
 	/* Someone else already went from 1 to 2. */
 	assert_int_equal(store_job_put(f->s, "a", "{\"x\":2}", false, 3, 1, &rev, NULL),
-			 CLOVER_ECONFLICT);
+	                 CLOVER_ECONFLICT);
 	assert_int_equal(store_job_get(f->s, "a", &j), 0);
 	assert_string_equal(j.spec, "{\"x\":1}");
 	assert_int_equal(j.revision, 2);
@@ -217,7 +218,8 @@ static void job_list_filters_and_pages_by_name(void **state)
 			store_job_clear(&js[i]);
 		}
 		seen += n;
-		snprintf(after, sizeof(after), "job-%02zu%s", seen - 1, (seen - 1) % 5 == 0 ? "_x%" : "");
+		snprintf(after, sizeof(after), "job-%02zu%s", seen - 1,
+		         (seen - 1) % 5 == 0 ? "_x%" : "");
 		free(js);
 	}
 	assert_int_equal(seen, 25);
@@ -232,7 +234,8 @@ static void job_list_filters_and_pages_by_name(void **state)
 		store_job_clear(&js[i]);
 	free(js);
 	flt.search = "2";
-	flt.paused = 1; /* job-02, job-12, job-20, job-21, job-22, job-23, job-24: paused 12, 21, 24 */
+	flt.paused =
+	    1; /* job-02, job-12, job-20, job-21, job-22, job-23, job-24: paused 12, 21, 24 */
 	assert_int_equal(store_job_list(f->s, &flt, &js, &n), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(js[0].name, "job-12");
@@ -435,8 +438,8 @@ static void events_list_newest_first_with_filters(void **state)
 static void users_put_get_list_delete(void **state)
 {
 	struct fx *f = *state;
-	struct store_user u = {.name = "bob", .pwhash = "$argon2id$1", .role = STORE_ROLE_VIEWER,
-			       .created_at = 10};
+	struct store_user u = {
+	    .name = "bob", .pwhash = "$argon2id$1", .role = STORE_ROLE_VIEWER, .created_at = 10};
 	struct store_user g, *us;
 	size_t n;
 
@@ -472,8 +475,8 @@ static void tokens_find_touch_list_and_die_with_their_user(void **state)
 {
 	struct fx *f = *state;
 	struct store_user u = {.name = "alice", .pwhash = "h", .role = STORE_ROLE_ADMIN};
-	struct store_token t = {.id = "t1", .user = "alice", .name = "ci", .hash = "aa11",
-				.created_at = 5};
+	struct store_token t = {
+	    .id = "t1", .user = "alice", .name = "ci", .hash = "aa11", .created_at = 5};
 	struct store_token g, *ts;
 	size_t n;
 
@@ -553,20 +556,20 @@ static void meta_set_get_overwrite(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		fx_test(open_creates_private_file_and_migrates_from_empty),
-		fx_test(reopen_keeps_data),
-		fx_test(newer_schema_is_refused_with_a_clear_error),
-		fx_test(foreign_database_is_refused),
-		fx_test(job_put_creates_then_bumps_revision),
-		fx_test(job_put_with_stale_revision_conflicts),
-		fx_test(job_delete_removes_only_that_job),
-		fx_test(job_list_filters_and_pages_by_name),
-		fx_test(job_load_all_streams_jobs_with_last_fire),
-		fx_test(job_load_all_callback_may_call_the_store),
-		fx_test(events_list_newest_first_with_filters),
-		fx_test(users_put_get_list_delete),
-		fx_test(tokens_find_touch_list_and_die_with_their_user),
-		fx_test(meta_set_get_overwrite),
+	    fx_test(open_creates_private_file_and_migrates_from_empty),
+	    fx_test(reopen_keeps_data),
+	    fx_test(newer_schema_is_refused_with_a_clear_error),
+	    fx_test(foreign_database_is_refused),
+	    fx_test(job_put_creates_then_bumps_revision),
+	    fx_test(job_put_with_stale_revision_conflicts),
+	    fx_test(job_delete_removes_only_that_job),
+	    fx_test(job_list_filters_and_pages_by_name),
+	    fx_test(job_load_all_streams_jobs_with_last_fire),
+	    fx_test(job_load_all_callback_may_call_the_store),
+	    fx_test(events_list_newest_first_with_filters),
+	    fx_test(users_put_get_list_delete),
+	    fx_test(tokens_find_touch_list_and_die_with_their_user),
+	    fx_test(meta_set_get_overwrite),
 	};
 
 	log_set_level(LOG_LVL_OFF);
