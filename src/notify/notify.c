@@ -285,12 +285,13 @@ static void attempt(struct notify *n, struct delivery *d, int64_t budget_ms, boo
 		int64_t wait = notify_backoff_ms(d->attempts, n->o.retry_backoff_ms,
 		                                 n->o.retry_backoff_max_ms);
 
-		if (heap_insert(&n->retries, &d->hn, time_mono_ms() + wait) == 0) {
-			report(n, d->msg, NOTIFY_RETRYING, d->title, d->attempts, r.error,
-			       r.detail);
+		/* The wait starts after the report, so reports are at least
+		 * `wait` apart too. */
+		report(n, d->msg, NOTIFY_RETRYING, d->title, d->attempts, r.error, r.detail);
+		if (heap_insert(&n->retries, &d->hn, time_mono_ms() + wait) == 0)
 			return;
-		}
-		report(n, d->msg, NOTIFY_FAILED, d->title, d->attempts, r.error, r.detail);
+		report(n, d->msg, NOTIFY_FAILED, d->title, d->attempts, CLOVER_ENOMEM,
+		       "out of memory: cannot schedule the retry");
 	} else {
 		report(n, d->msg, NOTIFY_FAILED, d->title, d->attempts, r.error, r.detail);
 	}
