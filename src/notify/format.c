@@ -27,11 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EMAIL_BODY_MAX (1024 * 1024)
-#define LINE_FOLD      78  /* RFC 5322: lines SHOULD be at most 78 characters */
-#define LINE_MAX_7BIT  998 /* and MUST be at most 998 */
-#define QP_LINE        76
-#define EW_CHUNK       42 /* input bytes per encoded-word: 56 base64 chars, 68 in all */
+#define EMAIL_BODY_MAX  (1024 * 1024) /* see render_email in notify.c */
+#define LINE_FOLD       78            /* RFC 5322: lines SHOULD be at most 78 characters */
+#define LINE_MAX_7BIT   998           /* and MUST be at most 998 */
+#define QP_LINE         76
+#define NAME_QUOTED_MAX 200 /* longer display names become encoded-words */
+#define EW_CHUNK        42  /* input bytes per encoded-word: 56 base64 chars, 68 in all */
 
 /* ---- text ---- */
 
@@ -353,7 +354,8 @@ static int folded(struct buf *b, const char *s, size_t col)
 	while (rc == 0 && *s) {
 		size_t sp = (*s == ' ') ? 1 : 0, w = strcspn(s + sp, " ");
 
-		if (sp && col + 1 + w > LINE_FOLD && col > 0) {
+		/* w > 0: a continuation line must not be all whitespace */
+		if (sp && w > 0 && col + 1 + w > LINE_FOLD && col > 0) {
 			rc = buf_appends(b, "\r\n");
 			col = 0;
 		}
@@ -371,7 +373,8 @@ static int header_text(struct buf *b, const char *s, bool quote, size_t col)
 {
 	int rc = 0;
 
-	if (!plain_ascii(s) || strstr(s, "=?") || strlen(s) > 900)
+	/* A quoted name is not folded: keep it short enough for one line. */
+	if (!plain_ascii(s) || strstr(s, "=?") || strlen(s) > (quote ? NAME_QUOTED_MAX : 900))
 		return encoded_words(b, s);
 	if (!quote)
 		return folded(b, s, col);
@@ -461,6 +464,16 @@ static int quoted_printable(struct buf *out, const struct buf *in)
 	return rc;
 }
 
+/* Bytes written since the last CRLF in b. */
+static size_t line_len(const struct buf *b)
+{
+	size_t i = b->len;
+
+	while (i >= 2 && !(b->data[i - 2] == '\r' && b->data[i - 1] == '\n'))
+		i--;
+	return b->len - (i >= 2 ? i : 0);
+}
+
 int notify_email_render(const struct notify_email *m, struct buf *out, struct error_info *e)
 {
 	char addr[NOTIFY_ADDRESS_MAX + 1], date[64];
@@ -493,6 +506,8 @@ int notify_email_render(const struct notify_email *m, struct buf *out, struct er
 	rc = buf_printf(out, "Date: %s\r\nFrom: %s\r\nTo: ", date, m->from);
 	if (rc == 0 && m->to_name && m->to_name[0]) {
 		rc = header_text(out, m->to_name, true, 4);
+		if (rc == 0 && line_len(out) + 3 + strlen(m->to) > LINE_FOLD)
+			rc = buf_appends(out, "\r\n");
 		if (rc == 0)
 			rc = buf_printf(out, " <%s>", m->to);
 	} else if (rc == 0) {

@@ -156,8 +156,9 @@ static int render_email(struct notify *n, struct delivery *d, char *detail)
 		return CLOVER_ENOTSUP;
 	}
 	buf_init(&subject, NOTIFY_TITLE_MAX + 64);
+	/* 1000 items of the longest names fit; quoted-printable may triple */
 	buf_init(&body, 1024 * 1024);
-	buf_init(&out, 2 * 1024 * 1024);
+	buf_init(&out, 4 * 1024 * 1024);
 	error_clear(&e);
 	snprintf(mid, sizeof(mid), "%s@%s", d->id, n->from_domain);
 	rc = buf_printf(&subject, "[clover] %s", d->title);
@@ -528,7 +529,7 @@ static int check_options(const struct notify_options *o, struct error_info *e)
 	    (rc = range(e, "alert_group_window", o->group_window_ms, 0, 3600000, " ms")) ||
 	    (rc = range(e, "alert_rate_limit", o->rate_limit, 0, 100000, "")) ||
 	    (rc = range(e, "alert_rate_period", o->rate_period_ms, 1, 86400000, " ms")) ||
-	    (rc = range(e, "alert_items_max", (long long)o->items_max, 1, 10000, "")) ||
+	    (rc = range(e, "alert_items_max", (long long)o->items_max, 1, 1000, "")) ||
 	    (rc = range(e, "alert_groups_max", (long long)o->groups_max, 1, 10000000, "")) ||
 	    (rc = range(e, "alert_queue_max", (long long)o->queue_max, 1, 10000000, "")) ||
 	    (rc = range(e, "alert_flush_timeout", o->flush_timeout_ms, 0, 600000, " ms")))

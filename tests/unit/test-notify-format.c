@@ -331,13 +331,45 @@ static void test_long_subjects_fold_and_decode(void **state)
 static void test_display_name_quoted(void **state)
 {
 	struct notify_email m = email_base();
-	char *s;
+	char name[251], *s, *v;
+	struct buf dec;
 
 	(void)state;
 	m.to_name = "Ann \"The Ops\" \\ Lee";
 	s = render(&m);
 	assert_non_null(
 	    strstr(s, "\r\nTo: \"Ann \\\"The Ops\\\" \\\\ Lee\" <ann@example.com>\r\n"));
+	free(s);
+
+	/* a long name is not quoted on one line but encoded and folded */
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	m.to_name = name;
+	s = render(&m);
+	assert_header_lines_within(s, 78);
+	v = header_value(s, "To");
+	buf_init(&dec, 1024);
+	decode_words(v, &dec);
+	assert_string_equal(dec.data, name);
+	assert_non_null(strstr(v, "?= <ann@example.com>"));
+	free(v);
+	free(s);
+	buf_free(&dec);
+
+	/* trailing spaces never make a whitespace-only continuation line */
+	for (size_t i = 0; i < sizeof(name) - 1; i++)
+		name[i] = i >= 100 ? ' ' : i % 6 == 5 ? ' ' : 'w';
+	m.subject = name;
+	m.to_name = NULL;
+	s = render(&m);
+	assert_header_lines_within(s, 998);
+	for (const char *p = strstr(s, "\r\nSubject: "); p && p < strstr(s, "\r\n\r\n");) {
+		const char *eol = strstr(p + 2, "\r\n");
+
+		if (strspn(p + 2, " \t") == (size_t)(eol - p - 2))
+			fail_msg("a whitespace-only header line");
+		p = eol;
+	}
 	free(s);
 }
 
