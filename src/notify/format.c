@@ -219,7 +219,7 @@ int notify_msg_text(const struct notify_msg *m, struct buf *out)
 	else if (rc == 0)
 		rc = buf_printf(out, "Alerts:   %zu, from %s to %s\n", m->count, first, last);
 	if (rc == 0 && (m->count > 1 || m->kind == NOTIFY_SUMMARY)) {
-		rc = buf_appends(out, m->kind == NOTIFY_SUMMARY ? "\nHeld back:\n" : "\nAlerts:\n");
+		rc = buf_appends(out, m->kind == NOTIFY_SUMMARY ? "\nHeld back:\n" : "\nDetails:\n");
 		for (size_t i = 0; rc == 0 && i < m->nitems; i++)
 			rc = item_line(out, m, &m->items[i]);
 		if (rc == 0 && m->held_msgs > m->nitems)

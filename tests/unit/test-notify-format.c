@@ -591,7 +591,7 @@ static void test_text_body_grouped(void **state)
 	assert_null(strstr(b.data, "\nJob:"));
 	assert_non_null(strstr(b.data, "\nAlerts:   500, from 2026-03-08T07:30:00.000Z to "
 	                               "2026-03-08T07:38:19.000Z\n"));
-	assert_non_null(strstr(b.data, "\nAlerts:\n- 2026-03-08T07:30:00.000Z job job-000 run "
+	assert_non_null(strstr(b.data, "\nDetails:\n- 2026-03-08T07:30:00.000Z job job-000 run "
 	                               "1000 on exec-7: heartbeat lost\n"));
 	assert_non_null(strstr(b.data, "job job-049 run 1049 on exec-7: heartbeat lost\n"
 	                               "... and 450 more\n"));
