@@ -963,7 +963,43 @@ static int parse_fields(json_t *root, struct job_spec *s, struct error_info *e)
  * Builds a spec from a parsed JSON object. `root` stays owned by the caller;
  * its "status" member is removed before the text is kept.
  */
-static int spec_from_json(json_t *root, struct job_spec **out, struct error_info *e)
+/*
+ * True when json_dumps(JSON_COMPACT) of the parsed `text` gives `text` back:
+ * no white space outside strings, no escapes (jansson may write them
+ * differently), no fractions or exponents (it may write the number
+ * differently). Specs read back from the store are like that, so start-up
+ * need not serialise a million specs again.
+ */
+static bool dumps_as_itself(const char *text, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (c == '\\' || c == '\0')
+			return false;
+		if (c == '"') {
+			in_string = !in_string;
+		} else if (!in_string) {
+			bool after_digit = i > 0 && text[i - 1] >= '0' && text[i - 1] <= '9';
+
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '.' ||
+			    ((c == 'e' || c == 'E') && after_digit) ||
+			    (c == '-' && i + 1 < len && text[i + 1] == '0'))
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Builds a spec from a parsed document. `text`/`len` is the text it was
+ * parsed from (NULL when there is none), kept as the spec's JSON when it is
+ * already in the compact form.
+ */
+static int spec_from_json(json_t *root, const char *text, size_t len, struct job_spec **out,
+			  struct error_info *e)
 {
 	struct job_spec *s;
 	int rc;
@@ -986,8 +1022,13 @@ static int spec_from_json(json_t *root, struct job_spec **out, struct error_info
 
 	rc = parse_fields(root, s, e);
 	if (rc == 0) {
-		json_object_del(root, "status");
-		s->json = json_dumps(root, JSON_COMPACT);
+		if (text != NULL && json_object_get(root, "status") == NULL &&
+		    dumps_as_itself(text, len))
+			s->json = strndup(text, len);
+		else {
+			json_object_del(root, "status");
+			s->json = json_dumps(root, JSON_COMPACT);
+		}
 		if (s->json == NULL)
 			rc = oom(e);
 	}
@@ -1033,7 +1074,7 @@ int job_spec_parse(const char *json, size_t len, struct job_spec **out, struct e
 		return error_set(e, CLOVER_EPARSE, NULL,
 		                 "the job spec is not valid JSON: %s (line %d, column %d)",
 		                 jerr.text, jerr.line, jerr.column);
-	rc = spec_from_json(root, out, e);
+	rc = spec_from_json(root, json, len, out, e);
 	json_decref(root);
 	return rc;
 }
@@ -1059,7 +1100,7 @@ struct job_spec *job_spec_with_paused(const struct job_spec *spec, bool paused)
 	if (paused || json_object_get(root, "paused") != NULL)
 		rc = json_object_set_new(root, "paused", json_boolean(paused));
 	if (rc == 0)
-		spec_from_json(root, &out, NULL);
+		spec_from_json(root, NULL, 0, &out, NULL);
 	json_decref(root);
 	return out;
 }

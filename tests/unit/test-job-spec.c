@@ -1365,9 +1365,36 @@ static int teardown_all(void **state)
 	return 0;
 }
 
+/* Whatever the input looks like, the kept text is what json_dumps(JSON_COMPACT) gives. */
+static void kept_text_is_always_the_compact_form(void **state)
+{
+	static const char *const in[][2] = {
+		{"{\"name\":\"a\",\"schedule\":\"@manual\",\"paused\":false,\"run\":{\"shell\":\"true\"}}",
+		 "{\"name\":\"a\",\"schedule\":\"@manual\",\"paused\":false,\"run\":{\"shell\":\"true\"}}"},
+		{"{\"name\": \"a\", \"schedule\": \"@manual\", \"run\": {\"shell\": \"x y\"}}",
+		 "{\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"x y\"}}"},
+		{"{\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"\\u00e9\\/\"}}",
+		 "{\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"\xc3\xa9/\"}}"},
+		{"{\"name\":\"a\",\"schedule\":\"@manual\",\"retry\":{\"max\":-0},\"run\":{\"shell\":\"e\"}}",
+		 "{\"name\":\"a\",\"schedule\":\"@manual\",\"retry\":{\"max\":0},\"run\":{\"shell\":\"e\"}}"},
+		{"{\"status\":{},\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"t\"}}",
+		 "{\"name\":\"a\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"t\"}}"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		struct job_spec *s = parse_text(in[i][0], strlen(in[i][0]));
+
+		assert_non_null(s);
+		assert_string_equal(s->json, in[i][1]);
+		job_spec_unref(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(kept_text_is_always_the_compact_form),
 	    cmocka_unit_test(test_minimal_spec_gets_every_default),
 	    cmocka_unit_test(test_every_field_is_parsed),
 	    cmocka_unit_test(test_http_run),
