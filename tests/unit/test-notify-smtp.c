@@ -28,6 +28,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -53,6 +54,8 @@ struct sink {
 };
 
 static struct sink plain; /* shared by the tests that need nothing special */
+static pid_t started[32]; /* every server, so a failed test leaves none behind */
+static int nstarted;
 
 /* Runs argv, waits, returns its exit status (127 when it could not run). */
 static int run(char *const argv[])
@@ -163,14 +166,19 @@ static void sink_start(struct sink *s, enum sink_mode mode, const char *user, co
 				dup2(fd, 1);
 				dup2(fd, 2);
 			}
+			/* and none outlives a crashed test either */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			setenv("PYTHONPATH", NOTIFY_SUPPORT_DIR, 1);
 			execv(PYTHON, argv);
 			_exit(127);
 		}
+		assert_true(nstarted < (int)(sizeof(started) / sizeof(started[0])));
+		started[nstarted++] = s->pid;
 		end = time_mono_ms() + 15000;
 		while (!port_open(s->port)) {
 			if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
 				dump_log(s);
+				started[nstarted - 1] = 0;
 				s->pid = 0;
 				if (tries < 3)
 					break; /* the port was taken meanwhile: again */
@@ -187,13 +195,22 @@ static void sink_start(struct sink *s, enum sink_mode mode, const char *user, co
 	}
 }
 
+static void reap(pid_t pid)
+{
+	for (int i = 0; i < nstarted; i++) {
+		if (started[i] != pid)
+			continue;
+		kill(pid, SIGTERM);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		started[i] = 0;
+	}
+}
+
 static void sink_stop(struct sink *s)
 {
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
+	if (s->pid > 0)
+		reap(s->pid);
 	s->pid = 0;
 }
 
@@ -384,6 +401,9 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	sink_stop(&plain);
+	for (int i = 0; i < nstarted; i++)
+		if (started[i] > 0)
+			reap(started[i]);
 	if (tmp[0])
 		nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
