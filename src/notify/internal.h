@@ -14,6 +14,11 @@
  * smtp.c       one e-mail over SMTP
  * webhook.c    one webhook POST
  * notify.c     the notifier thread: queue, grouper, deliveries, retries, reports
+ *
+ * Threads: the functions below keep no global state (but notify_curl_init)
+ * and may be called from any thread; an object (a grouper, a message, a curl
+ * handle) must be used by one thread at a time. In the notifier, all of them
+ * belong to its thread.
  */
 #ifndef CLOVER_NOTIFY_INTERNAL_H
 #define CLOVER_NOTIFY_INTERNAL_H

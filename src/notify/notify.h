@@ -138,6 +138,7 @@ enum notify_starttls {
 };
 /* Parses "none", "try", "require". Returns 0 or CLOVER_EINVAL. */
 int notify_starttls_parse(const char *s, enum notify_starttls *out);
+/* "none", "try", "require"; "unknown" out of range. Thread-safe, static. */
 const char *notify_starttls_name(enum notify_starttls t);
 
 /*
