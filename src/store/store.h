@@ -49,7 +49,7 @@ struct store_commit_info {
 
 struct store_options {
 	const char *path;   /* SQLite file; created with its directory if missing */
-	int batch_max;      /* most records per transaction (default 4096) */
+	int batch_max;      /* most records per transaction (default 32768) */
 	int batch_delay_ms; /* longest wait to fill a batch (0: default 5; < 0: no wait) */
 	/* Bytes of log kept per shard attempt (default 1 MiB): the tail is kept. */
 	size_t log_cap_per_shard;
