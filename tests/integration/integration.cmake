@@ -1,4 +1,4 @@
 # Integration tests: real processes on loopback with private data directories.
 add_test(NAME integration-standalone
   COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/standalone.sh $<TARGET_FILE:clover>)
-set_tests_properties(integration-standalone PROPERTIES LABELS integration TIMEOUT 300)
+set_tests_properties(integration-standalone PROPERTIES LABELS integration TIMEOUT 600)

@@ -77,7 +77,7 @@ check "health answers without a token" \
 out=$(apply hello '{"name":"hello","schedule":"* * * * * ?","run":{"shell":"echo hi from $CLOVER_JOB attempt $CLOVER_ATTEMPT shard $CLOVER_SHARD/$CLOVER_SHARD_COUNT; echo '"$MARK"' >/dev/null"}}')
 check "job apply creates a job" test "$out" = "job hello created (revision 1)"
 has_succeeded_run() { clj runs --job hello | grep -q '"succeeded"'; }
-check "the job fires on schedule and succeeds" wait_for 5 has_succeeded_run
+check "the job fires on schedule and succeeds" wait_for 15 has_succeeded_run
 RID=$(clj runs --job hello --state succeeded -n 1 | jq_py 'd["runs"][0]["id"]')
 check "run log shows the job's output and environment" \
 	sh -c "'$CLOVER' --data '$DIR/data' run log $RID | grep -q 'hi from hello attempt 1 shard 0/1'"
@@ -91,7 +91,7 @@ check "re-applying updates the job" test "$out" = "job hello configured (revisio
 out=$(cl job trigger hello --params 'x=1')
 TID=${out#run }
 check "trigger prints the run id" sh -c "echo '$out' | grep -Eq '^run [0-9]+$'"
-check "the triggered run succeeds" wait_for 5 state_is "$TID" succeeded
+check "the triggered run succeeds" wait_for 15 state_is "$TID" succeeded
 check "trigger parameters reach the job" \
 	sh -c "'$CLOVER' --data '$DIR/data' run log $TID | grep -q 'changed: x=1'"
 check "the manual run is recorded as such" test "$(api "runs/$TID" | jq_py 'd["trigger"]')" = manual
@@ -99,19 +99,19 @@ check "the manual run is recorded as such" test "$(api "runs/$TID" | jq_py 'd["t
 # --- timeout kills the process group -------------------------------------
 apply slow '{"name":"slow","schedule":"@manual","timeout":"1s","run":{"shell":"sleep 30 # '"$MARK"'"}}' >/dev/null
 SID=$(cl job trigger slow); SID=${SID#run }
-check "a shard over its timeout is timed_out" wait_for 10 state_is "$SID" timed_out
+check "a shard over its timeout is timed_out" wait_for 20 state_is "$SID" timed_out
 
 # --- retries -------------------------------------------------------------
 apply flaky '{"name":"flaky","schedule":"@manual","retry":{"max":1,"backoff":"1s"},"run":{"shell":"echo try $CLOVER_ATTEMPT; exit 3"}}' >/dev/null
 FID=$(cl job trigger flaky); FID=${FID#run }
-check "a failing job is retried then fails" wait_for 10 state_is "$FID" failed
+check "a failing job is retried then fails" wait_for 20 state_is "$FID" failed
 check "the retry is attempt 2 with the exit code" \
 	test "$(api "runs/$FID" | jq_py 'd["shards"][0]["attempt"], d["shards"][0]["exit_code"]')" = "2 3"
 
 # --- concurrency forbid --------------------------------------------------
 apply busy '{"name":"busy","schedule":"@every 1s","run":{"shell":"sleep 2.5 # '"$MARK"'"}}' >/dev/null
 has_skipped() { clj runs --job busy --state skipped | grep -q 'concurrency: forbid'; }
-check "overlapping fires are skipped and recorded (forbid)" wait_for 8 has_skipped
+check "overlapping fires are skipped and recorded (forbid)" wait_for 20 has_skipped
 cl job pause busy >/dev/null
 check "a paused job shows as paused" sh -c "'$CLOVER' --data '$DIR/data' job ls | grep busy | grep -q yes"
 sleep 3 # let a running one end
@@ -124,9 +124,9 @@ cl job rm busy >/dev/null
 # --- kill ----------------------------------------------------------------
 apply long '{"name":"long","schedule":"@manual","run":{"shell":"sleep 60 # '"$MARK"'"}}' >/dev/null
 KID=$(cl job trigger long); KID=${KID#run }
-wait_for 5 state_is "$KID" running
+wait_for 15 state_is "$KID" running
 cl run kill "$KID" >/dev/null
-check "run kill cancels a running run" wait_for 10 state_is "$KID" cancelled
+check "run kill cancels a running run" wait_for 20 state_is "$KID" cancelled
 
 # --- validation ----------------------------------------------------------
 out=$(apply bad '{"name":"bad","schedule":"0 0 0 32 * ?","run":{"shell":"true"}}')
@@ -143,15 +143,15 @@ check "the API answers 401 without a token" test "$code" = 401
 # --- kill -9 and restart -------------------------------------------------
 apply tick '{"name":"tick","schedule":"* * * * * ?","misfire":{"policy":"skip","threshold":"1s"},"run":{"shell":"true"}}' >/dev/null
 LID=$(cl job trigger long); LID=${LID#run }
-wait_for 5 state_is "$LID" running
+wait_for 15 state_is "$LID" running
 sleep 1.5
 kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
 sleep 4
 STARTS=2
 start_server
-check "after kill -9, a run left running is marked lost" wait_for 5 state_is "$LID" lost
+check "after kill -9, a run left running is marked lost" wait_for 15 state_is "$LID" lost
 has_misfire_skips() { clj runs --job tick --state skipped -n 1000 | grep -q '"misfire"'; }
-check "fires missed while down are recorded as skipped (policy skip)" wait_for 5 has_misfire_skips
+check "fires missed while down are recorded as skipped (policy skip)" wait_for 15 has_misfire_skips
 sleep 2
 dups=$(clj runs --job tick -n 1000 | jq_py 'len(d["runs"]) - len(set(r["scheduled_at"] for r in d["runs"]))')
 check "no scheduled instant ran twice across the crash" test "$dups" = 0
@@ -166,7 +166,7 @@ check "every instant of the per-second job is accounted for (fired or skipped)" 
 cl job rm tick >/dev/null
 apply drain '{"name":"drain","schedule":"@manual","run":{"shell":"sleep 2; echo finished # '"$MARK"'"}}' >/dev/null
 DID=$(cl job trigger drain); DID=${DID#run }
-wait_for 5 state_is "$DID" running
+wait_for 15 state_is "$DID" running
 kill -TERM "$PID"
 wait "$PID"; rc=$?; PID=
 check "SIGTERM waits for running shards and exits 0" test "$rc" = 0
