@@ -108,13 +108,21 @@ static double proc_peak_rss_mb(pid_t pid)
 	return (double)kb / 1024.0;
 }
 
+/*
+ * Creates the store (schema and all) through the store API, then writes the N
+ * jobs straight into its jobs table in one transaction, with the columns
+ * store_job_put() writes: a million jobs take seconds instead of minutes.
+ */
 static int write_jobs(const char *dir, long n)
 {
 	char path[PATH_MAX], name[32], spec[256];
 	struct store_options so = {0};
 	struct store *s;
 	struct error_info e;
-	int64_t rev, now = time_wall_ms();
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t now = time_wall_ms();
+	int rc = 0;
 
 	snprintf(path, sizeof(path), "%s/clover.db", dir);
 	so.path = path;
@@ -122,19 +130,36 @@ static int write_jobs(const char *dir, long n)
 		fprintf(stderr, "bench: %s\n", e.message);
 		return -1;
 	}
-	for (long i = 0; i < n; i++) {
+	store_close(s);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO jobs(name, spec, revision, created_at, updated_at, paused) "
+			       "VALUES(?1, ?2, 1, ?3, ?3, 0)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench: %s\n", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	for (long i = 0; i < n && rc == 0; i++) {
 		snprintf(name, sizeof(name), "bench.%07ld", i);
 		snprintf(spec, sizeof(spec),
 			 "{\"name\":\"%s\",\"schedule\":\"* * * * * ?\",\"run\":{\"handler\":\"noop\"}}",
 			 name);
-		if (store_job_put(s, name, spec, false, now, 0, &rev, NULL)) {
-			fprintf(stderr, "bench: cannot write job %s\n", name);
-			store_close(s);
-			return -1;
-		}
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = -1;
+		sqlite3_reset(st);
 	}
-	store_close(s);
-	return 0;
+	sqlite3_finalize(st);
+	if (rc || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench: cannot write the jobs: %s\n", sqlite3_errmsg(db));
+		rc = -1;
+	}
+	sqlite3_close(db);
+	return rc;
 }
 
 /* Starts the server; returns its pid and leaves its stdout readable on *out. */
