@@ -335,7 +335,7 @@ static void carry_out(struct server *s)
 
 			log_at(a[i].level == ENGINE_EV_INFO ? LOG_INFO : LOG_WARN, "engine",
 			       "job=%s %s", a[i].job ? a[i].job : "-", a[i].message);
-			store_event_add(s->store, &ev);
+			store_submit_event(s->store, &ev);
 			break;
 		}
 		}

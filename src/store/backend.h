@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum store_rec_kind { STORE_REC_RUN, STORE_REC_LOG };
+enum store_rec_kind { STORE_REC_RUN, STORE_REC_LOG, STORE_REC_EVENT };
 
 /* Output of one shard attempt, as queued. */
 struct store_log_chunk {
@@ -40,6 +40,7 @@ struct store_rec {
 	union {
 		struct run_rec run; /* STORE_REC_RUN: a snapshot */
 		struct store_log_chunk log;
+		struct store_event event; /* STORE_REC_EVENT: strings in the same allocation */
 	} u;
 };
 

@@ -951,7 +951,7 @@ static int sq_open(const struct store_config *cfg, void **be, struct error_info 
 	}
 	q->idle = c;
 	rc = conn_open(q, CONN_WRITER, &q->writer, e);
-	if (rc == 0 && q->sync_ms >= 0 && !q->sync_commit)
+	if (rc == 0 && q->sync_ms >= 0)
 		rc = conn_open(q, CONN_CKPT, &q->ckpt, e);
 	if (rc)
 		goto fail;
@@ -1363,6 +1363,29 @@ static int fires_recover(struct conn *c)
 	return finish(c, rc);
 }
 
+/* Inserts one event on connection `c` (the caller's transaction, if any). */
+static int write_event(struct conn *c, const struct store_event *ev)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	st = stmt(c, ST_EVENT_ADD, &rc);
+	if (st == NULL)
+		return rc;
+	if (ev->id > 0)
+		sqlite3_bind_int64(st, 1, ev->id);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, ev->at);
+	sqlite3_bind_int(st, 3, (int)ev->level);
+	bind_text(st, 4, ev->source);
+	bind_text(st, 5, ev->node);
+	bind_text(st, 6, ev->job);
+	sqlite3_bind_int64(st, 7, ev->run_id);
+	bind_text(st, 8, ev->message);
+	return step_done(c, st, "event add");
+}
+
 static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
                           struct store_batch_result *res)
 {
@@ -1383,6 +1406,12 @@ static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
 
 		if (recs[i]->kind == STORE_REC_LOG) {
 			rc = write_log(q, c, &recs[i]->u.log, res);
+			continue;
+		}
+		if (recs[i]->kind == STORE_REC_EVENT) {
+			rc = write_event(c, &recs[i]->u.event);
+			if (rc == 0)
+				res->written++;
 			continue;
 		}
 		rc = write_run(c, r, res, &written);
@@ -2141,26 +2170,11 @@ static int sq_event_add(void *be, const struct store_event *ev)
 {
 	struct sq *q = be;
 	struct conn *c;
-	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = acquire(q, &c)) != 0)
 		return rc;
-	st = stmt(c, ST_EVENT_ADD, &rc);
-	if (st) {
-		if (ev->id > 0)
-			sqlite3_bind_int64(st, 1, ev->id);
-		else
-			sqlite3_bind_null(st, 1);
-		sqlite3_bind_int64(st, 2, ev->at);
-		sqlite3_bind_int(st, 3, (int)ev->level);
-		bind_text(st, 4, ev->source);
-		bind_text(st, 5, ev->node);
-		bind_text(st, 6, ev->job);
-		sqlite3_bind_int64(st, 7, ev->run_id);
-		bind_text(st, 8, ev->message);
-		rc = step_done(c, st, "event add");
-	}
+	rc = write_event(c, ev);
 	release(q, c);
 	return rc;
 }

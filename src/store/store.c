@@ -743,10 +743,41 @@ void store_event_clear(struct store_event *ev)
 }
 
 /* Checks and adds an event (source and message required). */
+static bool event_valid(const struct store_event *ev)
+{
+	return ev != NULL && ev->source != NULL && ev->message != NULL && ev->id >= 0 &&
+	       ev->level >= STORE_LEVEL_INFO && ev->level <= STORE_LEVEL_ERROR;
+}
+
+/*
+ * Queues a copy of an event for the writer thread, like a run snapshot: for
+ * callers that must not wait on the disk (the engine's thread). Returns 0,
+ * CLOVER_EINVAL or CLOVER_ENOMEM. Thread-safe.
+ */
+int store_submit_event(struct store *s, const struct store_event *ev)
+{
+	struct store_rec *rec;
+	char *p;
+
+	if (!event_valid(ev))
+		return CLOVER_EINVAL;
+	rec = malloc(sizeof(*rec) + str_size(ev->source) + str_size(ev->node) +
+		     str_size(ev->job) + str_size(ev->message));
+	if (rec == NULL)
+		return CLOVER_ENOMEM;
+	p = (char *)(rec + 1);
+	rec->kind = STORE_REC_EVENT;
+	rec->u.event = *ev;
+	rec->u.event.source = put_str(&p, ev->source);
+	rec->u.event.node = put_str(&p, ev->node);
+	rec->u.event.job = put_str(&p, ev->job);
+	rec->u.event.message = put_str(&p, ev->message);
+	return submit(s, rec);
+}
+
 int store_event_add(struct store *s, const struct store_event *ev)
 {
-	if (ev == NULL || ev->source == NULL || ev->message == NULL || ev->id < 0 ||
-	    ev->level < STORE_LEVEL_INFO || ev->level > STORE_LEVEL_ERROR)
+	if (!event_valid(ev))
 		return CLOVER_EINVAL;
 	return s->ops->event_add(s->be, ev);
 }

@@ -233,6 +233,12 @@ void store_event_clear(struct store_event *ev);
  * (CLOVER_EEXIST if taken). `source` and `message` are required.
  */
 int store_event_add(struct store *s, const struct store_event *ev);
+/*
+ * The same through the writer's queue: the event is copied and written with
+ * the next batch, so callers that must not wait on the disk (the engine's
+ * thread) can record events. Returns 0, CLOVER_EINVAL or CLOVER_ENOMEM.
+ */
+int store_submit_event(struct store *s, const struct store_event *ev);
 struct store_event_filter {
 	int level;                         /* minimum level, -1 any */
 	const char *source, *job, *search; /* or NULL; search: substring of the message */

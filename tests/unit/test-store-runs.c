@@ -129,6 +129,24 @@ static void run_snapshot_round_trips_and_upserts(void **state)
 	assert_int_equal(store_submit_run(f->s, &r), CLOVER_EINVAL);
 }
 
+static void sync_commit_mode_writes_and_reads_back(void **state)
+{
+	struct fx *f = *state;
+	struct shard_rec sh[1];
+	struct run_rec r, g;
+
+	f->opt.sync_commit = true;
+	fx_reopen(f);
+	for (int i = 1; i <= 100; i++) {
+		mkrun(&r, sh, i, "a", 1000 * i, RUN_TRIG_SCHEDULE, RUN_SUCCEEDED, 1);
+		assert_int_equal(store_submit_run(f->s, &r), 0);
+	}
+	assert_int_equal(store_flush(f->s), 0);
+	assert_int_equal(store_run_get(f->s, 100, &g), 0);
+	assert_int_equal(g.scheduled_at, 100000);
+	run_rec_clear(&g);
+}
+
 struct commits {
 	pthread_mutex_t mu;
 	int calls;
@@ -770,6 +788,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    fx_test(run_snapshot_round_trips_and_upserts),
+	    fx_test(sync_commit_mode_writes_and_reads_back),
 	    fx_test(snapshots_of_a_run_coalesce_within_a_batch),
 	    fx_test(batches_split_at_batch_max),
 	    fx_test(duplicate_fire_is_dropped_and_logged_without_aborting_the_batch),
