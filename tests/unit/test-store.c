@@ -349,6 +349,30 @@ static void job_load_all_callback_may_call_the_store(void **state)
 
 /* ---- events ---- */
 
+static void submitted_events_are_written_by_the_writer(void **state)
+{
+	struct fx *f = *state;
+	struct store_event_filter flt = {.level = -1};
+	struct store_event ev = {.at = 5000, .level = STORE_LEVEL_WARN, .source = "engine",
+				 .job = "nightly", .run_id = 9, .message = "misfire: 3 fires"};
+	struct store_event *evs;
+	size_t n;
+
+	assert_int_equal(store_submit_event(f->s, &ev), 0);
+	ev.message = NULL;
+	assert_int_equal(store_submit_event(f->s, &ev), CLOVER_EINVAL);
+	assert_int_equal(store_flush(f->s), 0);
+	assert_int_equal(store_event_list(f->s, &flt, &evs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(evs[0].message, "misfire: 3 fires");
+	assert_string_equal(evs[0].job, "nightly");
+	assert_int_equal(evs[0].run_id, 9);
+	assert_int_equal(evs[0].level, STORE_LEVEL_WARN);
+	assert_null(evs[0].node);
+	store_event_clear(&evs[0]);
+	free(evs);
+}
+
 static void events_list_newest_first_with_filters(void **state)
 {
 	struct fx *f = *state;
@@ -567,6 +591,7 @@ int main(void)
 	    fx_test(job_load_all_streams_jobs_with_last_fire),
 	    fx_test(job_load_all_callback_may_call_the_store),
 	    fx_test(events_list_newest_first_with_filters),
+	    fx_test(submitted_events_are_written_by_the_writer),
 	    fx_test(users_put_get_list_delete),
 	    fx_test(tokens_find_touch_list_and_die_with_their_user),
 	    fx_test(meta_set_get_overwrite),
