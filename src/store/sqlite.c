@@ -1410,8 +1410,16 @@ static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
 		}
 		if (recs[i]->kind == STORE_REC_EVENT) {
 			rc = write_event(c, &recs[i]->u.event);
-			if (rc == 0)
+			if (rc == 0) {
 				res->written++;
+			} else if (is_constraint(sqlite3_extended_errcode(c->db))) {
+				/* An id already taken: skip this event, keep the batch. */
+				log_at(LOG_ERROR, "store", "dropped event id=%lld source=%s: %s",
+				       (long long)recs[i]->u.event.id, recs[i]->u.event.source,
+				       sqlite3_errmsg(c->db));
+				res->rejected++;
+				rc = 0;
+			}
 			continue;
 		}
 		rc = write_run(c, r, res, &written);

@@ -742,7 +742,7 @@ void store_event_clear(struct store_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
-/* Checks and adds an event (source and message required). */
+/* An event needs a source, a message, a known level and an id >= 0. */
 static bool event_valid(const struct store_event *ev)
 {
 	return ev != NULL && ev->source != NULL && ev->message != NULL && ev->id >= 0 &&
@@ -761,8 +761,8 @@ int store_submit_event(struct store *s, const struct store_event *ev)
 
 	if (!event_valid(ev))
 		return CLOVER_EINVAL;
-	rec = malloc(sizeof(*rec) + str_size(ev->source) + str_size(ev->node) +
-		     str_size(ev->job) + str_size(ev->message));
+	rec = malloc(sizeof(*rec) + str_size(ev->source) + str_size(ev->node) + str_size(ev->job) +
+	             str_size(ev->message));
 	if (rec == NULL)
 		return CLOVER_ENOMEM;
 	p = (char *)(rec + 1);
@@ -775,6 +775,7 @@ int store_submit_event(struct store *s, const struct store_event *ev)
 	return submit(s, rec);
 }
 
+/* Checks and adds an event synchronously (source and message required). */
 int store_event_add(struct store *s, const struct store_event *ev)
 {
 	if (!event_valid(ev))

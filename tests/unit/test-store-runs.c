@@ -412,6 +412,55 @@ static void last_fires_are_exact_across_swaps_crashes_and_close(void **state)
 	assert_int_equal(query_int(f->path, "SELECT count(*) FROM job_fires WHERE job = 'c'"), 0);
 }
 
+/* ---- events through the queue ---- */
+
+static void queued_events_are_written_and_a_taken_id_is_skipped(void **state)
+{
+	struct fx *f = *state;
+	struct store_event ev = {.at = 5,
+	                         .level = STORE_LEVEL_WARN,
+	                         .source = "engine",
+	                         .job = "a",
+	                         .run_id = 3,
+	                         .message = "misfired"};
+	struct store_event_filter flt = {.level = -1};
+	struct store_event *evs;
+	struct store_stats st;
+	struct shard_rec sh[1];
+	struct run_rec r;
+	size_t n;
+
+	f->opt.batch_delay_ms = 5000; /* one batch: the bad event must not sink the others */
+	fx_reopen(f);
+	assert_int_equal(store_submit_event(f->s, &ev), 0);
+	ev.id = 1; /* the id the first one gets */
+	ev.message = "same id";
+	assert_int_equal(store_submit_event(f->s, &ev), 0);
+	mkrun(&r, sh, 3, "a", 1000, RUN_TRIG_SCHEDULE, RUN_FAILED, 1);
+	assert_int_equal(store_submit_run(f->s, &r), 0);
+	ev.id = 0;
+	ev.message = "after";
+	assert_int_equal(store_submit_event(f->s, &ev), 0);
+	assert_int_equal(store_flush(f->s), 0);
+
+	store_stats(f->s, &st);
+	assert_int_equal(st.written, 3);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(store_event_list(f->s, &flt, &evs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(evs[0].message, "after");
+	assert_string_equal(evs[1].message, "misfired");
+	assert_string_equal(evs[1].job, "a");
+	assert_int_equal(evs[1].run_id, 3);
+	assert_int_equal(evs[1].level, STORE_LEVEL_WARN);
+	for (size_t i = 0; i < n; i++)
+		store_event_clear(&evs[i]);
+	free(evs);
+	ev.source = NULL;
+	assert_int_equal(store_submit_event(f->s, &ev), CLOVER_EINVAL);
+}
+
 /* ---- reading runs ---- */
 
 static void run_list_filters_and_pages_newest_first(void **state)
@@ -793,6 +842,7 @@ int main(void)
 	    fx_test(batches_split_at_batch_max),
 	    fx_test(duplicate_fire_is_dropped_and_logged_without_aborting_the_batch),
 	    fx_test(last_fires_are_exact_across_swaps_crashes_and_close),
+	    fx_test(queued_events_are_written_and_a_taken_id_is_skipped),
 	    fx_test(run_list_filters_and_pages_newest_first),
 	    fx_test(unfinished_runs_are_returned_for_recovery),
 	    fx_test(log_cap_keeps_the_tail_with_a_dropped_marker),
