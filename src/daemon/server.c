@@ -648,7 +648,7 @@ static int make_dirs(const char *path)
 static int start(struct server *s, struct error_info *e)
 {
 	char path[4200];
-	int64_t maxid = 0, t0 = time_mono_ms(), parse_ns = 0;
+	int64_t maxid = 0, t0, parse_ns = 0;
 	struct recovery rcv = {.s = s, .now = time_wall_ms()};
 	size_t loaded = 0, bad = 0;
 	struct engine_options eo = {0};
@@ -682,6 +682,7 @@ static int start(struct server *s, struct error_info *e)
 		return error_set(e, rc, NULL, "cannot start the executor: %s", clover_strerror(rc));
 	engine_executor_join(s->engine, LOCAL_EXECUTOR, local, 1, s->cfg.workers);
 
+	t0 = time_mono_ms();
 	if ((rc = load_jobs(s, rcv.now, &loaded, &bad, &parse_ns)))
 		return error_set(e, rc, NULL, "cannot load jobs: %s", clover_strerror(rc));
 	if ((rc = store_run_unfinished(s->store, recover_run, &rcv)))
@@ -706,9 +707,13 @@ static int start(struct server *s, struct error_info *e)
 
 static void print_banner(const struct server *s)
 {
-	char host[300];
+	char host[300], exe[4096] = "clover";
 	const char *colon = strrchr(s->cfg.listen, ':');
 	size_t hl = colon ? (size_t)(colon - s->cfg.listen) : 0;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0)
+		exe[n] = '\0';
 
 	snprintf(host, sizeof(host), "%.*s", (int)hl, s->cfg.listen);
 	if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
@@ -717,8 +722,9 @@ static void print_banner(const struct server *s)
 	       "  API:         http://%s:%d/api/v1/\n"
 	       "  data:        %s\n"
 	       "  admin token: %s/admin.token\n"
-	       "  try:         clover job apply -f examples/hello.json   (Ctrl-C stops the server)\n",
-	       CLOVER_VERSION, host, api_port(s->api), s->cfg.data, s->cfg.data);
+	       "  try:         %s job apply -f examples/hello.json\n"
+	       "  stop:        Ctrl-C\n",
+	       CLOVER_VERSION, host, api_port(s->api), s->cfg.data, s->cfg.data, exe);
 	fflush(stdout);
 }
 
