@@ -37,20 +37,6 @@ int64_t time_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t sys_wall(void *ctx)
-{
-	(void)ctx;
-	return time_wall_ms();
-}
-
-static int64_t sys_mono(void *ctx)
-{
-	(void)ctx;
-	return time_mono_ms();
-}
-
-const struct time_source time_system = {sys_wall, sys_mono, NULL};
-
 static int64_t floordiv(int64_t a, int64_t b)
 {
 	int64_t q = a / b;

@@ -2,9 +2,8 @@
 /*
  * Time. All instants are UTC milliseconds since the Unix epoch (int64_t), as in
  * the store. The wall clock is for calendar matching, the monotonic clock for
- * intervals and timeouts. Components that must be testable take a
- * `struct time_source` instead of calling the clocks directly; the engine takes
- * neither (its caller tells it the time).
+ * intervals and timeouts. The engine reads neither: its caller passes the
+ * time into every call, which is how tests run it on a virtual clock.
  *
  * Also: proleptic Gregorian civil-date arithmetic shared by the cron engine and
  * the time-zone reader, and RFC 3339 formatting and parsing.
@@ -21,17 +20,10 @@
 #define MS_PER_HOUR (60 * MS_PER_MIN)
 #define MS_PER_DAY (24 * MS_PER_HOUR)
 
-struct time_source {
-	int64_t (*wall_ms)(void *ctx);
-	int64_t (*mono_ms)(void *ctx);
-	void *ctx;
-};
-
 /* The real clocks (CLOCK_REALTIME, CLOCK_MONOTONIC). Thread-safe. */
 int64_t time_wall_ms(void);
 int64_t time_mono_ms(void);
 int64_t time_mono_ns(void);
-extern const struct time_source time_system;
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t time_days_from_civil(int64_t y, int m, int d);
