@@ -88,8 +88,9 @@ struct server {
 	struct exec_pool *pool;
 	struct api *api;
 	int evfd, sigfd;
-	pthread_mutex_t mu; /* guards inbox */
+	pthread_mutex_t mu; /* guards inbox and closed */
 	struct msg *inbox;  /* newest first */
+	bool closed;        /* no more requests (trigger, kill) are taken */
 	bool draining;
 	int64_t next_prune;
 };
@@ -97,12 +98,21 @@ struct server {
 /* ------------------------------------------------------------------ */
 /* inbox: any thread -> engine thread */
 
-static void post(struct server *s, struct msg *m)
+/*
+ * Queues `m` for the engine thread. A request (a message waiting for a reply)
+ * is refused once the inbox is closed at shutdown: returns false, and the
+ * caller still owns `m`.
+ */
+static bool post(struct server *s, struct msg *m)
 {
 	uint64_t one = 1;
 	bool was_empty;
 
 	pthread_mutex_lock(&s->mu);
+	if (m->reply && s->closed) {
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
 	was_empty = s->inbox == NULL;
 	m->next = s->inbox;
 	s->inbox = m;
@@ -114,6 +124,7 @@ static void post(struct server *s, struct msg *m)
 	 */
 	if (was_empty)
 		(void)!write(s->evfd, &one, sizeof(one));
+	return true;
 }
 
 static struct msg *take_all(struct server *s)
@@ -226,7 +237,10 @@ static int request(struct server *s, enum msg_kind kind, const char *name, const
 		msg_free(m);
 		return CLOVER_ENOMEM;
 	}
-	post(s, m);
+	if (!post(s, m)) {
+		msg_free(m);
+		return CLOVER_ESTATE;
+	}
 	reply_wait(&r);
 	if (out_id)
 		*out_id = r.run_id;
@@ -821,6 +835,19 @@ static void loop(struct server *s)
 
 static void stop(struct server *s)
 {
+	/*
+	 * The API waits for requests in flight, and a trigger or kill waits for
+	 * the engine thread (this one): close the inbox to requests and answer
+	 * those already queued before stopping the API.
+	 */
+	pthread_mutex_lock(&s->mu);
+	s->closed = true;
+	pthread_mutex_unlock(&s->mu);
+	s->draining = true;
+	if (s->engine) {
+		process_inbox(s);
+		carry_out(s);
+	}
 	api_stop(s->api);
 	s->api = NULL;
 	if (s->pool) {

@@ -173,7 +173,18 @@ check "SIGTERM waits for running shards and exits 0" test "$rc" = 0
 STARTS=3
 start_server
 check "the drained run finished and was recorded" state_is "$DID" succeeded
-kill -TERM "$PID"; wait "$PID"; PID=
+
+# --- SIGTERM while requests keep coming ------------------------------------
+apply quick '{"name":"quick","schedule":"@manual","concurrency":"allow","run":{"shell":"true"}}' >/dev/null
+for _ in 1 2 3 4; do
+	( for _ in $(seq 50); do "$CLOVER" --data "$DIR/data" job trigger quick >/dev/null 2>&1; done ) &
+done
+sleep 0.5
+kill -TERM "$PID"
+stopped() { ! kill -0 "$PID" 2>/dev/null; }
+check "SIGTERM under a stream of triggers still stops the server" wait_for 20 stopped
+wait "$PID" 2>/dev/null; PID=
+wait
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
