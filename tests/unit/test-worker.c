@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker runtime (src/exec/worker.c) against a minimal scheduler made of
+ * a proto_server in this test (ROUTER + CURVE on 127.0.0.1, a free port):
+ * the hello carries id, labels, capacity, handlers and declared jobs; noop,
+ * shell and custom handler dispatches come back as results, with progress
+ * and log messages; a kill cancels a running shard; a drain makes the worker
+ * finish and leave; an unknown key is refused; results made while the
+ * scheduler is gone are spooled and delivered once when it is back; after a
+ * restart of the worker its unacknowledged results are delivered again, and
+ * a shard that was running is reported as failed.
+ */
+#include "base/log.h"
+#include "base/time.h"
+#include "clover.h"
+#include "exec/worker.h"
+#include "proto/zmq.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#define WAIT_MS 10000
+
+#define NOOP_SPEC    "{\"name\":\"t-noop\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"noop\"}}"
+#define SHELL_SPEC   "{\"name\":\"t-shell\",\"schedule\":\"@every 1h\",\"run\":{\"shell\":\"echo out-$CLOVER_SHARD; exit 3\"}}"
+#define HELLO_SPEC   "{\"name\":\"t-hello\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"hello\"}}"
+#define SLEEPY_SPEC  "{\"name\":\"t-sleepy\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"sleepy\"}}"
+#define MISSING_SPEC "{\"name\":\"t-miss\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"nope\"}}"
+
+struct got_result {
+	int64_t run_id;
+	int shard, attempt;
+	uint32_t ticket;
+	enum run_state state;
+	int exit_code;
+	char message[256];
+};
+
+/* The test's scheduler and what it has seen. */
+struct sched {
+	struct proto_keypair key;
+	struct proto_server *srv;
+	char endpoint[128];
+	struct proto_peer peer;
+	bool have_peer;
+	bool auto_ack; /* answer results with result-ack */
+	bool welcome;  /* answer hello with welcome */
+	uint32_t ticket;
+
+	int hellos;
+	struct proto_msg hello; /* the last one, owned */
+	int acks[5];            /* by status */
+	char ack_msg[256];
+	int progress, started;
+	double fraction;
+	char progress_msg[256];
+	char log[4096];
+	struct got_result results[64];
+	int nresults;
+	int byes;
+	enum proto_bye_reason bye_reason;
+	int heartbeats;
+	bool draining_seen;
+};
+
+static struct proto_keypair worker_key;
+static char dir[128];
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static struct proto_keypair keypair(void)
+{
+	struct proto_keypair kp;
+
+	assert_int_equal(proto_keygen(&kp), 0);
+	return kp;
+}
+
+static void sched_bind(struct sched *s, const char *endpoint)
+{
+	struct error_info e;
+	int rc = proto_server_new(endpoint, &s->key.sec, &worker_key.pub, 1, &s->srv, &e);
+
+	if (rc != 0)
+		fail_msg("proto_server_new: %s", e.message);
+	snprintf(s->endpoint, sizeof(s->endpoint), "%s", proto_server_endpoint(s->srv));
+}
+
+static void sched_up(struct sched *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->key = keypair();
+	s->auto_ack = true;
+	s->welcome = true;
+	sched_bind(s, "tcp://127.0.0.1:*");
+}
+
+static void sched_down(struct sched *s)
+{
+	proto_server_free(s->srv);
+	s->srv = NULL;
+	s->have_peer = false;
+}
+
+static void sched_free(struct sched *s)
+{
+	sched_down(s);
+	proto_msg_clear(&s->hello);
+}
+
+static void sched_send(struct sched *s, const struct proto_msg *m)
+{
+	int rc;
+
+	assert_true(s->have_peer);
+	rc = proto_server_send(s->srv, &s->peer, m);
+	if (rc != 0)
+		fail_msg("send %s: %s", proto_kind_name((int)m->kind), clover_errname(rc));
+}
+
+static void on_msg(struct sched *s, struct proto_msg *m)
+{
+	struct proto_msg out;
+
+	memset(&out, 0, sizeof(out));
+	switch (m->kind) {
+	case PROTO_HELLO:
+		s->hellos++;
+		proto_msg_clear(&s->hello);
+		s->hello = *m;
+		memset(m, 0, sizeof(*m)); /* keep it */
+		if (s->welcome) {
+			out.kind = PROTO_WELCOME;
+			out.welcome = (struct proto_welcome){1, "test-sched", 42, 100, 2000};
+			sched_send(s, &out);
+		}
+		return;
+	case PROTO_ACK:
+		for (uint32_t i = 0; i < m->ack.n; i++) {
+			s->acks[m->ack.items[i].status]++;
+			if (m->ack.items[i].message)
+				snprintf(s->ack_msg, sizeof(s->ack_msg), "%s",
+				         m->ack.items[i].message);
+		}
+		break;
+	case PROTO_PROGRESS:
+		for (uint32_t i = 0; i < m->progress.n; i++) {
+			const struct proto_progress_item *p = &m->progress.items[i];
+
+			s->progress++;
+			if (p->started) {
+				s->started++;
+				continue;
+			}
+			s->fraction = p->fraction;
+			if (p->message)
+				snprintf(s->progress_msg, sizeof(s->progress_msg), "%s",
+				         p->message);
+		}
+		break;
+	case PROTO_LOG: {
+		size_t have = strlen(s->log);
+
+		snprintf(s->log + have, sizeof(s->log) - have, "%.*s", (int)m->log.len,
+		         m->log.data);
+		break;
+	}
+	case PROTO_RESULT: {
+		struct proto_result_ack_item acks[PROTO_BATCH_MAX];
+
+		for (uint32_t i = 0; i < m->result.n; i++) {
+			const struct proto_result_item *r = &m->result.items[i];
+			struct got_result *g = &s->results[s->nresults];
+
+			assert_true(s->nresults < 64);
+			s->nresults++;
+			g->run_id = r->run_id;
+			g->shard = r->shard;
+			g->attempt = r->attempt;
+			g->ticket = r->ticket;
+			g->state = r->state;
+			g->exit_code = r->exit_code;
+			snprintf(g->message, sizeof(g->message), "%s", r->message ? r->message : "");
+			acks[i] = (struct proto_result_ack_item){r->run_id, r->shard, r->attempt,
+			                                         r->ticket, PROTO_RACK_RECORDED};
+		}
+		if (s->auto_ack) {
+			out.kind = PROTO_RESULT_ACK;
+			out.result_ack.items = acks;
+			out.result_ack.n = m->result.n;
+			sched_send(s, &out);
+		}
+		break;
+	}
+	case PROTO_HEARTBEAT:
+		s->heartbeats++;
+		if (m->heartbeat.draining)
+			s->draining_seen = true;
+		break;
+	case PROTO_BYE:
+		s->byes++;
+		s->bye_reason = m->bye.reason;
+		break;
+	default:
+		break;
+	}
+	proto_msg_clear(m);
+}
+
+/* Handles what arrives within `ms`. */
+static void pump(struct sched *s, int ms)
+{
+	int64_t end = time_mono_ms() + ms;
+
+	for (;;) {
+		struct proto_peer peer;
+		struct proto_msg m;
+		struct error_info e;
+		int64_t left = end - time_mono_ms();
+		int rc;
+
+		if (left < 0)
+			left = 0;
+		memset(&m, 0, sizeof(m));
+		rc = proto_server_recv(s->srv, &peer, &m, (int)left, &e);
+		if (rc == CLOVER_ETIMEDOUT)
+			return;
+		if (rc != 0)
+			continue;
+		s->peer = peer;
+		s->have_peer = true;
+		on_msg(s, &m);
+		if (left == 0)
+			return;
+	}
+}
+
+#define WAIT_FOR(s, cond)                                                                          \
+	do {                                                                                       \
+		int64_t end_ = time_mono_ms() + WAIT_MS;                                           \
+		while (!(cond) && time_mono_ms() < end_)                                           \
+			pump((s), 20);                                                             \
+		if (!(cond))                                                                       \
+			fail_msg("timed out waiting for %s", #cond);                              \
+	} while (0)
+
+static void dispatch(struct sched *s, int64_t run, int shard, int count, const char *spec,
+                     const char *param)
+{
+	struct proto_dispatch_item d = {
+		.run_id = run,
+		.shard = shard,
+		.attempt = 1,
+		.ticket = ++s->ticket,
+		.shard_count = count,
+		.scheduled_at = 1700000000000,
+		.job = "t",
+		.spec = spec,
+		.shard_param = param,
+		.params = "{\"p\":1}",
+	};
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = PROTO_DISPATCH;
+	m.dispatch.items = &d;
+	m.dispatch.n = 1;
+	sched_send(s, &m);
+}
+
+static struct got_result *result_of(struct sched *s, int64_t run)
+{
+	for (int i = 0; i < s->nresults; i++)
+		if (s->results[i].run_id == run)
+			return &s->results[i];
+	return NULL;
+}
+
+static int count_results(struct sched *s, int64_t run)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->nresults; i++)
+		n += s->results[i].run_id == run;
+	return n;
+}
+
+/* ---- handlers ---- */
+
+static int hello_handler(clover_ctx *ctx, void *userdata)
+{
+	int *calls = userdata;
+
+	__atomic_fetch_add(calls, 1, __ATOMIC_SEQ_CST);
+	clover_ctx_log(ctx, "hello from %s shard %d/%d param=%s params=%s attempt=%d run=%lld",
+	               clover_ctx_job(ctx), clover_ctx_shard(ctx), clover_ctx_shard_count(ctx),
+	               clover_ctx_shard_param(ctx) ? clover_ctx_shard_param(ctx) : "-",
+	               clover_ctx_params(ctx) ? clover_ctx_params(ctx) : "-",
+	               clover_ctx_attempt(ctx), (long long)clover_ctx_run_id(ctx));
+	clover_ctx_progress(ctx, 0.42, "4200 rows");
+	if (clover_ctx_scheduled_at(ctx) != 1700000000000)
+		return clover_ctx_fail(ctx, "bad scheduled_at");
+	if (clover_ctx_shard_param(ctx) && strcmp(clover_ctx_shard_param(ctx), "fail") == 0)
+		return clover_ctx_fail(ctx, "asked to fail (%d)", 7);
+	return 0;
+}
+
+static int sleepy_handler(clover_ctx *ctx, void *userdata)
+{
+	(void)userdata;
+	for (int i = 0; i < 1000 && !clover_ctx_cancelled(ctx); i++)
+		sleep_ms(10);
+	return 0;
+}
+
+/* ---- the worker on a thread ---- */
+
+struct runner {
+	clover_worker *w;
+	pthread_t thread;
+	int rc;
+	int calls;
+};
+
+static void *run_thread(void *arg)
+{
+	struct runner *r = arg;
+
+	r->rc = clover_worker_run(r->w);
+	return NULL;
+}
+
+static void worker_make(struct runner *r, struct sched *s, const struct proto_keypair *kp,
+                        const char *spool, int capacity)
+{
+	const char *eps[] = {s->endpoint};
+	const char *labels[] = {"zone=eu", "gpu=true"};
+	clover_worker_options o = {
+		.schedulers = eps,
+		.nschedulers = 1,
+		.server_key = s->key.pub.z85,
+		.secret_key = kp->sec.z85,
+		.labels = labels,
+		.nlabels = 2,
+		.capacity = capacity,
+		.id = "w-1",
+		.spool = spool,
+	};
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(clover_worker_new(&o, &r->w), 0);
+	assert_int_equal(clover_worker_handle(r->w, "hello", hello_handler, &r->calls), 0);
+	assert_int_equal(clover_worker_handle(r->w, "sleepy", sleepy_handler, NULL), 0);
+}
+
+static void worker_start(struct runner *r)
+{
+	assert_int_equal(pthread_create(&r->thread, NULL, run_thread, r), 0);
+}
+
+static void worker_join(struct runner *r)
+{
+	clover_worker_stop(r->w);
+	pthread_join(r->thread, NULL);
+	assert_int_equal(r->rc, 0);
+}
+
+static void spool_path(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", dir, name);
+}
+
+/* ---- tests ---- */
+
+static void test_hello_and_runs(void **state)
+{
+	struct sched s;
+	struct runner r;
+	struct got_result *g;
+	bool has_hello = false;
+
+	(void)state;
+	sched_up(&s);
+	worker_make(&r, &s, &worker_key, NULL, 4);
+	assert_int_equal(clover_worker_declare_job(r.w, HELLO_SPEC), 0);
+	assert_int_equal(clover_worker_declare_job(r.w, "{\"name\":\"bad\"}"), CLOVER_EINVAL);
+	assert_int_equal(clover_worker_handle(r.w, "hello", hello_handler, NULL), CLOVER_EEXIST);
+	assert_int_equal(clover_worker_handle(r.w, "noop", hello_handler, NULL), CLOVER_EEXIST);
+	worker_start(&r);
+
+	WAIT_FOR(&s, s.hellos >= 1);
+	assert_string_equal(s.hello.hello.executor_id, "w-1");
+	assert_int_equal(s.hello.hello.capacity, 4);
+	assert_int_equal(s.hello.hello.nlabels, 2);
+	assert_string_equal(s.hello.hello.labels[0].key, "zone");
+	assert_string_equal(s.hello.hello.labels[0].val, "eu");
+	assert_string_equal(s.hello.hello.labels[1].key, "gpu");
+	assert_int_equal(s.hello.hello.njobs, 1);
+	assert_non_null(strstr(s.hello.hello.jobs[0], "\"t-hello\""));
+	for (uint32_t i = 0; i < s.hello.hello.nhandlers; i++)
+		has_hello |= strcmp(s.hello.hello.handlers[i], "hello") == 0;
+	assert_true(has_hello);
+	assert_int_equal(s.hello.hello.nrunning, 0);
+
+	/* noop */
+	dispatch(&s, 1, 0, 1, NOOP_SPEC, NULL);
+	WAIT_FOR(&s, result_of(&s, 1) != NULL);
+	g = result_of(&s, 1);
+	assert_int_equal(g->state, RUN_SUCCEEDED);
+	assert_int_equal(g->ticket, 1);
+	assert_int_equal(s.acks[PROTO_ACK_ACCEPTED], 1);
+
+	/* shell: output as log, exit code */
+	dispatch(&s, 2, 1, 2, SHELL_SPEC, NULL);
+	WAIT_FOR(&s, result_of(&s, 2) != NULL);
+	g = result_of(&s, 2);
+	assert_int_equal(g->state, RUN_FAILED);
+	assert_int_equal(g->exit_code, 3);
+	WAIT_FOR(&s, strstr(s.log, "out-1") != NULL);
+
+	/* custom handler: log, progress, context */
+	dispatch(&s, 3, 2, 3, HELLO_SPEC, "p2");
+	WAIT_FOR(&s, result_of(&s, 3) != NULL);
+	assert_int_equal(result_of(&s, 3)->state, RUN_SUCCEEDED);
+	assert_non_null(strstr(s.log, "hello from t-hello shard 2/3 param=p2 params={\"p\":1} "
+	                              "attempt=1 run=3"));
+	assert_true(s.started >= 3);
+	assert_true(s.fraction > 0.41 && s.fraction < 0.43);
+	assert_string_equal(s.progress_msg, "4200 rows");
+
+	/* a handler's error message */
+	dispatch(&s, 4, 0, 1, HELLO_SPEC, "fail");
+	WAIT_FOR(&s, result_of(&s, 4) != NULL);
+	assert_int_equal(result_of(&s, 4)->state, RUN_FAILED);
+	assert_string_equal(result_of(&s, 4)->message, "asked to fail (7)");
+
+	/* unknown handler, bad spec, duplicate */
+	dispatch(&s, 5, 0, 1, MISSING_SPEC, NULL);
+	WAIT_FOR(&s, s.acks[PROTO_ACK_INVALID] == 1);
+	assert_non_null(strstr(s.ack_msg, "no handler 'nope'"));
+	dispatch(&s, 6, 0, 1, "{\"name\":\"x\"}", NULL);
+	WAIT_FOR(&s, s.acks[PROTO_ACK_INVALID] == 2);
+	dispatch(&s, 1, 0, 1, NOOP_SPEC, NULL); /* its result is acked: gone from the spool */
+	dispatch(&s, 7, 0, 1, SLEEPY_SPEC, NULL);
+	dispatch(&s, 7, 0, 1, SLEEPY_SPEC, NULL);
+	WAIT_FOR(&s, s.acks[PROTO_ACK_DUPLICATE] == 1);
+
+	/* kill */
+	WAIT_FOR(&s, s.started >= 6);
+	{
+		struct proto_kill_item k = {7, 0, 1, 0, false};
+		struct proto_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.kind = PROTO_KILL;
+		m.kill.items = &k;
+		m.kill.n = 1;
+		sched_send(&s, &m);
+	}
+	WAIT_FOR(&s, result_of(&s, 7) != NULL);
+	assert_int_equal(result_of(&s, 7)->state, RUN_CANCELLED);
+	assert_int_equal(r.calls, 2);
+
+	/* heartbeats flow; every result was acknowledged */
+	WAIT_FOR(&s, s.heartbeats >= 2);
+	worker_join(&r);
+	assert_int_equal(worker_pending(r.w), 0);
+	{
+		struct worker_stats st;
+
+		worker_stats(r.w, &st);
+		assert_int_equal(st.acked, st.results);
+	}
+	pump(&s, 200);
+	assert_int_equal(s.byes, 1);
+	assert_int_equal(s.bye_reason, PROTO_BYE_SHUTDOWN);
+	clover_worker_free(r.w);
+	sched_free(&s);
+}
+
+static void test_drain(void **state)
+{
+	struct sched s;
+	struct runner r;
+	struct proto_msg m;
+
+	(void)state;
+	sched_up(&s);
+	worker_make(&r, &s, &worker_key, NULL, 2);
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 1);
+	dispatch(&s, 10, 0, 1, SLEEPY_SPEC, NULL);
+	WAIT_FOR(&s, s.started >= 1);
+	memset(&m, 0, sizeof(m));
+	m.kind = PROTO_DRAIN;
+	m.drain.deadline_ms = 300; /* then what still runs is cancelled */
+	sched_send(&s, &m);
+	pump(&s, 50);
+	dispatch(&s, 11, 0, 1, NOOP_SPEC, NULL);
+	WAIT_FOR(&s, s.acks[PROTO_ACK_DRAINING] == 1);
+	WAIT_FOR(&s, result_of(&s, 10) != NULL);
+	assert_int_equal(result_of(&s, 10)->state, RUN_CANCELLED);
+	WAIT_FOR(&s, s.byes == 1);
+	assert_int_equal(s.bye_reason, PROTO_BYE_DRAINED);
+	/* run() returned by itself */
+	pthread_join(r.thread, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_null(result_of(&s, 11));
+	clover_worker_free(r.w);
+	sched_free(&s);
+}
+
+static void test_unknown_key_refused(void **state)
+{
+	struct proto_keypair stranger = keypair();
+	struct proto_server_stats st;
+	struct sched s;
+	struct runner r;
+
+	(void)state;
+	sched_up(&s);
+	worker_make(&r, &s, &stranger, NULL, 1);
+	worker_start(&r);
+	{
+		int64_t end = time_mono_ms() + WAIT_MS;
+
+		do {
+			pump(&s, 50);
+			proto_server_stats(s.srv, &st);
+		} while (st.refused == 0 && time_mono_ms() < end);
+	}
+	assert_true(st.refused >= 1);
+	pump(&s, 300);
+	assert_int_equal(s.hellos, 0);
+	worker_join(&r);
+	clover_worker_free(r.w);
+	sched_free(&s);
+}
+
+static void test_scheduler_gone_and_back(void **state)
+{
+	char spool[256], endpoint[128];
+	struct sched s;
+	struct runner r;
+
+	(void)state;
+	spool_path(spool, sizeof(spool), "gone.spool");
+	sched_up(&s);
+	worker_make(&r, &s, &worker_key, spool, 2);
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 1);
+	dispatch(&s, 20, 0, 1, SLEEPY_SPEC, NULL);
+	WAIT_FOR(&s, s.started >= 1);
+
+	/* The scheduler goes away; then the worker stops, which cancels the shard. */
+	snprintf(endpoint, sizeof(endpoint), "%s", s.endpoint);
+	sched_down(&s);
+	sleep_ms(200);
+	worker_join(&r); /* cancels the shard; its result is spooled, undelivered */
+	assert_int_equal(worker_pending(r.w), 1);
+
+	/* Back, on the same port; the worker runs again and delivers once. */
+	sched_bind(&s, endpoint);
+	worker_start(&r);
+	WAIT_FOR(&s, s.nresults >= 1);
+	pump(&s, 500);
+	assert_int_equal(count_results(&s, 20), 1);
+	assert_int_equal(result_of(&s, 20)->state, RUN_CANCELLED);
+	WAIT_FOR(&s, worker_pending(r.w) == 0);
+	worker_join(&r);
+	clover_worker_free(r.w);
+	sched_free(&s);
+	unlink(spool);
+}
+
+static void test_results_spooled_while_gone(void **state)
+{
+	char spool[256], endpoint[128];
+	struct sched s;
+	struct runner r;
+
+	(void)state;
+	spool_path(spool, sizeof(spool), "away.spool");
+	sched_up(&s);
+	s.auto_ack = false;
+	worker_make(&r, &s, &worker_key, spool, 2);
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 1);
+	/* A shell shard that outlives the scheduler's presence. */
+	dispatch(&s, 30, 0, 1,
+	         "{\"name\":\"t-wait\",\"schedule\":\"@every 1h\",\"run\":{\"shell\":\"sleep 1\"}}",
+	         NULL);
+	WAIT_FOR(&s, s.started >= 1);
+	snprintf(endpoint, sizeof(endpoint), "%s", s.endpoint);
+	sched_down(&s);
+	sleep_ms(1500); /* the shard ends while no scheduler is there */
+
+	sched_bind(&s, endpoint);
+	s.auto_ack = true;
+	WAIT_FOR(&s, s.nresults >= 1);
+	pump(&s, 500);
+	assert_int_equal(count_results(&s, 30), 1);
+	assert_int_equal(result_of(&s, 30)->state, RUN_SUCCEEDED);
+	assert_true(s.hellos >= 2);
+	worker_join(&r);
+	assert_int_equal(worker_pending(r.w), 0);
+	clover_worker_free(r.w);
+	sched_free(&s);
+	unlink(spool);
+}
+
+static void test_restart_redelivers(void **state)
+{
+	char spool[256];
+	struct sched s;
+	struct runner r;
+	int64_t first;
+
+	(void)state;
+	spool_path(spool, sizeof(spool), "restart.spool");
+	sched_up(&s);
+	s.auto_ack = false; /* results are received but never acknowledged */
+	worker_make(&r, &s, &worker_key, spool, 2);
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 1);
+	dispatch(&s, 40, 0, 1, NOOP_SPEC, NULL);
+	dispatch(&s, 41, 0, 1, NOOP_SPEC, NULL);
+	WAIT_FOR(&s, s.nresults >= 2);
+	first = s.results[0].run_id; /* they run at once: either may finish first */
+	worker_join(&r);
+	clover_worker_free(r.w);
+
+	/* A new process on the same spool: the hello names both, both come again. */
+	s.nresults = 0;
+	s.auto_ack = true;
+	worker_make(&r, &s, &worker_key, spool, 2);
+	assert_int_equal(worker_pending(r.w), 2);
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 2 && s.nresults >= 2);
+	assert_int_equal(s.hello.hello.nrunning, 2);
+	assert_int_equal(s.results[0].run_id, first); /* in the order they were stored */
+	assert_int_equal(s.results[1].run_id, first == 40 ? 41 : 40);
+	WAIT_FOR(&s, worker_pending(r.w) == 0);
+	pump(&s, 300);
+	assert_int_equal(s.nresults, 2);
+	worker_join(&r);
+	clover_worker_free(r.w);
+	sched_free(&s);
+	unlink(spool);
+}
+
+static void test_options(void **state)
+{
+	const char *eps[] = {"tcp://127.0.0.1:1"};
+	const char *bad_labels[] = {"novalue"};
+	struct proto_keypair srv = keypair();
+	clover_worker_options o = {
+		.schedulers = eps,
+		.nschedulers = 1,
+		.server_key = srv.pub.z85,
+		.secret_key = worker_key.sec.z85,
+	};
+	clover_worker *w = (clover_worker *)1;
+
+	(void)state;
+	assert_int_equal(clover_worker_new(NULL, &w), CLOVER_EINVAL);
+	o.nschedulers = 0;
+	assert_int_equal(clover_worker_new(&o, &w), CLOVER_EINVAL);
+	assert_null(w);
+	o.nschedulers = 1;
+	o.labels = bad_labels;
+	o.nlabels = 1;
+	assert_int_equal(clover_worker_new(&o, &w), CLOVER_EINVAL);
+	o.nlabels = 0;
+	o.id = "has space";
+	assert_int_equal(clover_worker_new(&o, &w), CLOVER_EINVAL);
+	o.id = NULL;
+	o.server_key = "short";
+	assert_int_equal(clover_worker_new(&o, &w), CLOVER_EINVAL);
+	o.server_key = srv.pub.z85;
+	o.capacity = -1;
+	assert_int_equal(clover_worker_new(&o, &w), CLOVER_EINVAL);
+	o.capacity = 0;
+	o.secret_key = NULL;
+	assert_int_equal(clover_worker_new(&o, &w), CLOVER_EINVAL);
+	o.secret_key = worker_key.sec.z85;
+	assert_int_equal(clover_worker_new(&o, &w), 0);
+	/* A stop before run makes run return at once. */
+	clover_worker_stop(w);
+	assert_int_equal(clover_worker_run(w), 0);
+	clover_worker_free(w);
+	clover_worker_free(NULL);
+	clover_worker_stop(NULL);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	log_set_level(LOG_LVL_WARN);
+	worker_key = keypair();
+	snprintf(dir, sizeof(dir), "/tmp/clover-worker-test-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	rmdir(dir); /* the tests remove their spools; WAL files may remain */
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_hello_and_runs),
+		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_unknown_key_refused),
+		cmocka_unit_test(test_scheduler_gone_and_back),
+		cmocka_unit_test(test_results_spooled_while_gone),
+		cmocka_unit_test(test_restart_redelivers),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
