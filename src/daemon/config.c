@@ -19,7 +19,8 @@
 const char *const config_keys[] = {"data",        "listen",     "log_level",
 				   "trace",       "workers",    "retention",
 				   "drain_grace", "kill_grace", "http_threads",
-				   NULL};
+				   "rpc_listen",  "server_key", "executor_keys",
+				   "executor_timeout", NULL};
 
 void config_defaults(struct config *c)
 {
@@ -34,6 +35,7 @@ void config_defaults(struct config *c)
 	c->drain_grace_ms = 30000;
 	c->kill_grace_ms = 5000;
 	c->http_threads = 4;
+	c->executor_timeout_ms = 3000;
 }
 
 static int set_str(char *dst, size_t n, const char *key, const char *value, const char *source,
@@ -98,6 +100,26 @@ int config_set(struct config *c, const char *key, const char *value, const char 
 		return set_dur(&c->drain_grace_ms, key, value, source, e);
 	if (strcmp(key, "kill_grace") == 0)
 		return set_dur(&c->kill_grace_ms, key, value, source, e);
+	if (strcmp(key, "rpc_listen") == 0)
+		return set_str(c->rpc_listen, sizeof(c->rpc_listen), key, value, source, e);
+	if (strcmp(key, "server_key") == 0)
+		return set_str(c->server_key, sizeof(c->server_key), key, value, source, e);
+	if (strcmp(key, "executor_keys") == 0)
+		return set_str(c->executor_keys, sizeof(c->executor_keys), key, value, source, e);
+	if (strcmp(key, "executor_timeout") == 0) {
+		int64_t ms;
+		int rc = set_dur(&ms, key, value, source, e);
+
+		if (rc)
+			return rc;
+		/* The wire protocol's bounds (docs/protocol.md, welcome.dead_after_ms). */
+		if (ms < 30 || ms > 600000)
+			return error_set(e, CLOVER_EINVAL, key,
+					 "%s: executor_timeout must be from 30ms to 10m, not '%s'",
+					 source, value);
+		c->executor_timeout_ms = ms;
+		return 0;
+	}
 	return error_set(e, CLOVER_EINVAL, key, "%s: unknown setting '%s'", source, key);
 }
 

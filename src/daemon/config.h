@@ -27,6 +27,10 @@ struct config {
 	int64_t drain_grace_ms;
 	int64_t kill_grace_ms;
 	int http_threads;
+	char rpc_listen[256];      /* executors' address; empty: no remote executors */
+	char server_key[4096];     /* path prefix of the scheduler's NAME.key / NAME.pub */
+	char executor_keys[4096];  /* file of accepted executor public keys */
+	int64_t executor_timeout_ms; /* silence after which an executor is lost */
 };
 
 /* Fills `c` with the defaults. */

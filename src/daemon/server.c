@@ -6,6 +6,9 @@
  *   store (SQLite) <- run snapshots, events      engine (this thread only)
  *   built-in executor -> started/progress/finished -> inbox -> engine
  *   HTTP API threads  -> job changes, trigger, kill -> inbox -> engine
+ *   remote thread (remote.c) <-> executors over the wire protocol:
+ *       join/leave/started/progress/finished -> inbox -> engine
+ *       engine DISPATCH/KILL for executors other than "local" -> remote
  *
  * The engine lives on the main thread, which sleeps in poll() until the next
  * timer, a message in the inbox (an eventfd), or a signal (a signalfd). Other
@@ -20,6 +23,7 @@
 #include "cron/tz.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/remote.h"
 #include "exec/exec.h"
 #include "store/store.h"
 
@@ -55,6 +59,9 @@ enum msg_kind {
 	MSG_JOB_DEL,
 	MSG_TRIGGER,
 	MSG_KILL,
+	MSG_EXEC_JOIN,  /* a remote executor said hello */
+	MSG_EXEC_LEAVE, /* ... left or was lost */
+	MSG_REFUSED,    /* ... did not take a dispatch */
 };
 
 /* A synchronous request from an HTTP thread, answered by the engine thread. */
@@ -79,6 +86,11 @@ struct msg {
 	char *name;
 	struct job_spec *spec;
 	struct reply *reply;
+	/* remote executors: `name` is the executor's id */
+	uint32_t ticket;
+	char **labels;
+	size_t nlabels;
+	int capacity;
 };
 
 struct server {
@@ -87,6 +99,7 @@ struct server {
 	struct engine *engine;
 	struct exec_pool *pool;
 	struct api *api;
+	struct remote *remote; /* NULL: no remote executors */
 	int evfd, sigfd;
 	pthread_mutex_t mu; /* guards inbox and closed */
 	struct msg *inbox;  /* newest first */
@@ -151,6 +164,9 @@ static void msg_free(struct msg *m)
 {
 	free(m->text);
 	free(m->name);
+	for (size_t i = 0; i < m->nlabels; i++)
+		free(m->labels[i]);
+	free(m->labels);
 	job_spec_unref(m->spec);
 	free(m);
 }
@@ -275,6 +291,118 @@ static int hook_kill(void *ctx, int64_t run_id, struct error_info *e)
 }
 
 /* ------------------------------------------------------------------ */
+/* remote executor callbacks (the remote thread) */
+
+/* A message with `name` (may be NULL) and `text` (may be NULL) copied; NULL on no memory. */
+static struct msg *msg_new(enum msg_kind kind, const char *name, const char *text)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->kind = kind;
+	if ((name && (m->name = strdup(name)) == NULL) ||
+	    (text && (m->text = strdup(text)) == NULL)) {
+		msg_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void remote_join(void *ctx, const char *id, const char *const *labels, size_t nlabels,
+			int capacity)
+{
+	struct msg *m = msg_new(MSG_EXEC_JOIN, id, NULL);
+
+	if (m && (m->labels = calloc(nlabels ? nlabels : 1, sizeof(*m->labels)))) {
+		for (; m->nlabels < nlabels; m->nlabels++) {
+			if ((m->labels[m->nlabels] = strdup(labels[m->nlabels])) == NULL)
+				break;
+		}
+		if (m->nlabels == nlabels) {
+			m->capacity = capacity;
+			post(ctx, m);
+			return;
+		}
+	}
+	if (m)
+		msg_free(m);
+	log_at(LOG_ERROR, "remote", "out of memory: executor=%s not joined", id);
+}
+
+static void remote_leave(void *ctx, const char *id)
+{
+	struct msg *m = msg_new(MSG_EXEC_LEAVE, id, NULL);
+
+	if (m == NULL) {
+		log_at(LOG_ERROR, "remote", "out of memory: the leave of executor=%s is lost", id);
+		return;
+	}
+	post(ctx, m);
+}
+
+static void remote_started(void *ctx, int64_t run_id, int shard, int attempt, int64_t at)
+{
+	struct msg *m = msg_new(MSG_STARTED, NULL, NULL);
+
+	if (m == NULL)
+		return;
+	m->run_id = run_id;
+	m->shard = shard;
+	m->attempt = attempt;
+	m->at = at;
+	post(ctx, m);
+}
+
+static void remote_progress(void *ctx, int64_t run_id, int shard, int attempt, double fraction,
+			    const char *message)
+{
+	struct msg *m = msg_new(MSG_PROGRESS, NULL, message);
+
+	if (m == NULL)
+		return;
+	m->run_id = run_id;
+	m->shard = shard;
+	m->attempt = attempt;
+	m->progress = fraction;
+	post(ctx, m);
+}
+
+static void remote_finished(void *ctx, const char *id, uint32_t ticket, int64_t run_id, int shard,
+			    int attempt, enum run_state state, int exit_code, const char *message,
+			    int64_t at)
+{
+	struct msg *m = msg_new(MSG_FINISHED, id, message);
+
+	if (m == NULL) {
+		/* Not acknowledged: the executor sends it again after its next hello. */
+		log_at(LOG_ERROR, "remote", "out of memory: run=%lld shard=%d result dropped",
+		       (long long)run_id, shard);
+		return;
+	}
+	m->ticket = ticket;
+	m->run_id = run_id;
+	m->shard = shard;
+	m->attempt = attempt;
+	m->state = state;
+	m->exit_code = exit_code;
+	m->at = at;
+	post(ctx, m);
+}
+
+static void remote_refused(void *ctx, int64_t run_id, int shard, int attempt, const char *why)
+{
+	struct msg *m = msg_new(MSG_REFUSED, NULL, why);
+
+	if (m == NULL)
+		return;
+	m->run_id = run_id;
+	m->shard = shard;
+	m->attempt = attempt;
+	post(ctx, m);
+}
+
+/* ------------------------------------------------------------------ */
 /* the engine thread */
 
 static enum store_level store_level_of(enum engine_event_level l)
@@ -306,6 +434,22 @@ static void carry_out(struct server *s)
 			       (long long)a[i].run->id, run_state_name(a[i].run->state));
 			break;
 		case ENGINE_ACT_DISPATCH: {
+			if (s->remote && strcmp(a[i].executor, LOCAL_EXECUTOR) != 0) {
+				log_at(LOG_DEBUG, "engine",
+				       "job=%s run=%lld shard=%d attempt=%d dispatch to executor=%s",
+				       a[i].spec->name, (long long)a[i].run_id, a[i].shard,
+				       a[i].attempt, a[i].executor);
+				if (remote_dispatch(s->remote, &a[i]) == 0)
+					break;
+				struct refused *r2 = realloc(ref, (nref + 1) * sizeof(*ref));
+
+				if (r2) {
+					ref = r2;
+					ref[nref++] = (struct refused){a[i].run_id, a[i].shard,
+								       a[i].attempt};
+				}
+				break;
+			}
 			struct exec_request req = {
 				.run_id = a[i].run_id,
 				.shard = a[i].shard,
@@ -335,7 +479,11 @@ static void carry_out(struct server *s)
 			log_at(LOG_INFO, "engine", "run=%lld shard=%d attempt=%d kill%s",
 			       (long long)a[i].run_id, a[i].shard, a[i].attempt,
 			       a[i].timed_out ? " (timeout)" : "");
-			exec_kill(s->pool, a[i].run_id, a[i].shard, a[i].attempt, a[i].timed_out);
+			if (s->remote && strcmp(a[i].executor, LOCAL_EXECUTOR) != 0)
+				remote_kill(s->remote, &a[i]);
+			else
+				exec_kill(s->pool, a[i].run_id, a[i].shard, a[i].attempt,
+					  a[i].timed_out);
 			break;
 		case ENGINE_ACT_EVENT: {
 			struct store_event ev = {
@@ -355,6 +503,9 @@ static void carry_out(struct server *s)
 		}
 	}
 	engine_actions_clear(s->engine);
+	/* Results applied above are durable once the store has these runs: ack them now. */
+	if (s->remote)
+		remote_flush(s->remote);
 	for (size_t i = 0; i < nref; i++)
 		engine_shard_finished(s->engine, ref[i].run_id, ref[i].shard, ref[i].attempt,
 				      RUN_FAILED, -1, "the executor's queue is full", time_wall_ms());
@@ -382,8 +533,33 @@ static void handle(struct server *s, struct msg *m)
 		       "run=%lld shard=%d attempt=%d %s%s%s", (long long)m->run_id, m->shard,
 		       m->attempt, run_state_name(m->state), m->text ? ": " : "",
 		       m->text ? m->text : "");
-		engine_shard_finished(s->engine, m->run_id, m->shard, m->attempt, m->state,
-				      m->exit_code, m->text, m->at);
+		rc = engine_shard_finished(s->engine, m->run_id, m->shard, m->attempt, m->state,
+					   m->exit_code, m->text, m->at);
+		if (m->name && s->remote) { /* from a remote executor: acknowledge it */
+			if (rc == CLOVER_ENOENT)
+				log_at(LOG_INFO, "engine",
+				       "run=%lld shard=%d attempt=%d: late %s result from executor=%s "
+				       "ignored (superseded or already recorded)",
+				       (long long)m->run_id, m->shard, m->attempt,
+				       run_state_name(m->state), m->name);
+			remote_applied(s->remote, m->name, m->ticket, m->run_id, m->shard,
+				       m->attempt, rc == CLOVER_ENOENT);
+		}
+		break;
+	case MSG_REFUSED:
+		engine_shard_finished(s->engine, m->run_id, m->shard, m->attempt, RUN_FAILED, -1,
+				      m->text, now);
+		break;
+	case MSG_EXEC_JOIN:
+		rc = engine_executor_join(s->engine, m->name, (const char *const *)m->labels,
+					  m->nlabels, m->capacity);
+		if (rc)
+			log_at(LOG_WARN, "engine", "executor=%s not joined: %s", m->name,
+			       clover_strerror(rc));
+		break;
+	case MSG_EXEC_LEAVE:
+		log_at(LOG_INFO, "engine", "executor=%s left", m->name);
+		engine_executor_leave(s->engine, m->name, now);
 		break;
 	case MSG_JOB_PUT:
 		log_at(LOG_INFO, "engine", "job=%s applied", m->name);
@@ -716,6 +892,25 @@ static int start(struct server *s, struct error_info *e)
 	ao.hooks.kill = hook_kill;
 	if ((rc = api_start(&ao, &s->api, e)))
 		return rc;
+	if (s->cfg.rpc_listen[0]) {
+		struct remote_options ro = {
+			.listen = s->cfg.rpc_listen,
+			.server_key = s->cfg.server_key,
+			.executor_keys = s->cfg.executor_keys,
+			.dead_after_ms = s->cfg.executor_timeout_ms,
+			.store = s->store,
+			.hooks = {.ctx = s,
+				  .join = remote_join,
+				  .leave = remote_leave,
+				  .started = remote_started,
+				  .progress = remote_progress,
+				  .finished = remote_finished,
+				  .refused = remote_refused},
+		};
+
+		if ((rc = remote_start(&ro, &s->remote, e)))
+			return rc;
+	}
 	return 0;
 }
 
@@ -739,6 +934,8 @@ static void print_banner(const struct server *s)
 	       "  try:         %s job apply -f examples/hello.json\n"
 	       "  stop:        Ctrl-C\n",
 	       CLOVER_VERSION, host, api_port(s->api), s->cfg.data, s->cfg.data, exe);
+	if (s->remote)
+		printf("  executors:   %s\n", remote_endpoint(s->remote));
 	fflush(stdout);
 }
 
@@ -850,6 +1047,9 @@ static void stop(struct server *s)
 	}
 	api_stop(s->api);
 	s->api = NULL;
+	/* Its last reports (leaves, results) are in the inbox, drained below. */
+	remote_stop(s->remote);
+	s->remote = NULL;
 	if (s->pool) {
 		/* Kills what still runs; its reports arrive through the inbox. */
 		exec_pool_free(s->pool);
@@ -895,7 +1095,12 @@ static void usage(FILE *f)
 		   "  --retention DUR      keep finished runs and events this long (default 30d)\n"
 		   "  --drain-grace DUR    on SIGTERM, wait this long for running shards (default 30s)\n"
 		   "  --kill-grace DUR     SIGTERM to SIGKILL delay for a shard (default 5s)\n"
-		   "  --http-threads N     HTTP worker threads (default 4)\n");
+		   "  --http-threads N     HTTP worker threads (default 4)\n"
+		   "  --rpc-listen ADDR    address for remote executors, e.g. 127.0.0.1:7070\n"
+		   "                       (default: none, only the built-in executor)\n"
+		   "  --server-key PREFIX  the scheduler's key pair PREFIX.key/.pub (clover keygen)\n"
+		   "  --executor-keys FILE accepted executor public keys, one per line\n"
+		   "  --executor-timeout DUR  an executor silent this long is lost (default 3s)\n");
 }
 
 /* Parses flags over the file and environment; returns 0, 1 (help shown) or an error. */
@@ -912,6 +1117,10 @@ static int parse_args(struct config *c, int argc, char **argv, struct error_info
 		{"drain-grace", required_argument, NULL, 'g'},
 		{"kill-grace", required_argument, NULL, 'k'},
 		{"http-threads", required_argument, NULL, 'H'},
+		{"rpc-listen", required_argument, NULL, 'R'},
+		{"server-key", required_argument, NULL, 'K'},
+		{"executor-keys", required_argument, NULL, 'E'},
+		{"executor-timeout", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

@@ -97,6 +97,33 @@ static void environment_overrides_file(void **state)
 	unsetenv("CLOVER_WORKERS");
 }
 
+static void remote_executor_keys(void **state)
+{
+	struct config c;
+	struct error_info e;
+
+	(void)state;
+	config_defaults(&c);
+	assert_string_equal(c.rpc_listen, ""); /* off by default */
+	assert_int_equal(c.executor_timeout_ms, 3000);
+	assert_int_equal(parse(&c,
+			       "[server]\nrpc_listen = 127.0.0.1:7070\nserver_key = /k/sched\n"
+			       "executor_keys = /k/executors.keys\nexecutor_timeout = 5s\n",
+			       &e),
+			 0);
+	assert_string_equal(c.rpc_listen, "127.0.0.1:7070");
+	assert_string_equal(c.server_key, "/k/sched");
+	assert_string_equal(c.executor_keys, "/k/executors.keys");
+	assert_int_equal(c.executor_timeout_ms, 5000);
+	assert_int_equal(parse(&c, "[server]\nexecutor_timeout = 11m\n", &e), CLOVER_EINVAL);
+	assert_string_equal(e.field, "executor_timeout");
+	assert_int_equal(parse(&c, "[server]\nexecutor_timeout = 10ms\n", &e), CLOVER_EINVAL);
+	setenv("CLOVER_RPC_LISTEN", "0.0.0.0:7071", 1);
+	assert_int_equal(config_load_env(&c, &e), 0);
+	assert_string_equal(c.rpc_listen, "0.0.0.0:7071");
+	unsetenv("CLOVER_RPC_LISTEN");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +131,7 @@ int main(void)
 		cmocka_unit_test(ini_errors_name_the_line_and_key),
 		cmocka_unit_test(quoted_values_and_size_cap),
 		cmocka_unit_test(environment_overrides_file),
+		cmocka_unit_test(remote_executor_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
