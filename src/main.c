@@ -19,6 +19,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"server", daemon_server_main, "run the scheduler (standalone mode)"},
+	{"worker", daemon_worker_main, "run an executor that takes work from schedulers"},
 	{"version", cli_version_main, "print the client's and the server's versions"},
 	{"job", cli_job_main, "create, list, change and trigger jobs"},
 	{"runs", cli_runs_main, "list runs"},
