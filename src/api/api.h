@@ -18,12 +18,28 @@
 
 #include "base/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct api;
 struct store;
 struct job_spec;
+
+#define API_EXECUTORS_MAX 1024 /* executors one listing shows */
+
+/* An executor as GET /executors shows it (filled by the daemon). */
+struct api_executor {
+	char id[129];
+	char host[256];
+	char labels[1024]; /* "k=v" lines, joined by newlines */
+	char version[65];
+	char state[16];    /* active, draining, ... */
+	int capacity;
+	int running;
+	int64_t last_heartbeat; /* wall ms, 0: never */
+	bool enabled;           /* false: disabled or draining, gets no new shards */
+};
 
 struct api_hooks { /* implemented by the daemon; called on HTTP threads; all thread-safe */
 	void *ctx;
@@ -45,6 +61,17 @@ struct api_hooks { /* implemented by the daemon; called on HTTP threads; all thr
 	 * NULL: killing answers 501.
 	 */
 	int (*kill)(void *ctx, int64_t run_id, struct error_info *e);
+	/*
+	 * Fills up to `max` executors (the built-in one included) into `out` and
+	 * returns how many there are. NULL: the executor routes answer 501.
+	 */
+	size_t (*executors)(void *ctx, struct api_executor *out, size_t max);
+	/*
+	 * `op` is "disable", "enable" or "drain" for executor `id`. Errors:
+	 * CLOVER_ENOENT (no such executor), CLOVER_ESTATE (not possible now),
+	 * with e filled. NULL: answers 501.
+	 */
+	int (*executor_control)(void *ctx, const char *id, const char *op, struct error_info *e);
 };
 
 struct api_options {

@@ -192,5 +192,7 @@ api_handler api_runs_list, api_run_get, api_run_log, api_run_kill;
 api_handler api_cron_preview;
 api_handler api_users_list, api_users_create, api_user_delete;
 api_handler api_tokens_list, api_tokens_create, api_token_delete, api_whoami;
+api_handler api_executors_list, api_cluster, api_executor_disable, api_executor_enable,
+    api_executor_drain;
 
 #endif

@@ -69,6 +69,7 @@ struct eexec {
 	int capacity;
 	int running;
 	int64_t last_dispatch;
+	bool disabled; /* takes no new shards (engine_executor_set_enabled) */
 };
 
 /* int64 -> run, open addressing with backward-shift deletion. */
@@ -421,7 +422,7 @@ static size_t match_execs(struct engine *e, const struct job_spec *spec, struct 
 	size_t n = 0;
 
 	for (size_t i = 0; i < e->nexecs; i++) {
-		if (exec_matches(e->execs[i], spec))
+		if (!e->execs[i]->disabled && exec_matches(e->execs[i], spec))
 			out[n++] = e->execs[i];
 	}
 	return n;
@@ -1451,6 +1452,16 @@ nomem:
 		free(x);
 	}
 	return CLOVER_ENOMEM;
+}
+
+int engine_executor_set_enabled(struct engine *e, const char *id, bool enabled)
+{
+	struct eexec *x = exec_find(e, id);
+
+	if (x == NULL)
+		return CLOVER_ENOENT;
+	x->disabled = !enabled;
+	return 0;
 }
 
 int engine_executor_leave(struct engine *e, const char *id, int64_t now)

@@ -125,6 +125,12 @@ int engine_withdraw_early(struct engine *e, const char *why, int64_t now);
 /* Executors that can run shards. `labels` is "k=v" strings. */
 int engine_executor_join(struct engine *e, const char *id, const char *const *labels,
 			 size_t nlabels, int capacity);
+/*
+ * Stops (enabled false) or resumes routing new shards to an executor; what
+ * it runs finishes there. Routing, sharding, retries and failover skip a
+ * disabled executor as if it did not match. CLOVER_ENOENT: unknown id.
+ */
+int engine_executor_set_enabled(struct engine *e, const char *id, bool enabled);
 /* A lost executor: its shards fail over (or are lost, per the job's failover). */
 int engine_executor_leave(struct engine *e, const char *id, int64_t now);
 

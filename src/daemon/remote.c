@@ -259,7 +259,7 @@ size_t remote_executors(struct remote *r, struct remote_executor *out, size_t ma
 		snprintf(x->state, sizeof(x->state), "%s", proto_session_state_name(s->ps.state));
 		for (size_t l = 0; l < s->nlabels && used < sizeof(x->labels); l++) {
 			int w = snprintf(x->labels + used, sizeof(x->labels) - used, "%s%s",
-			                 l ? "," : "", s->labels[l]);
+			                 l ? "\n" : "", s->labels[l]);
 
 			if (w < 0)
 				break;

@@ -70,7 +70,7 @@ struct remote_options {
 struct remote_executor {
 	char id[129];
 	char host[256];
-	char labels[1024]; /* "k=v,k=v" */
+	char labels[1024]; /* "k=v" lines, joined by newlines */
 	char version[65];  /* the hello's software */
 	char state[16];    /* the session's state: active, draining, ... */
 	int capacity;

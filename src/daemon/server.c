@@ -62,6 +62,7 @@ enum msg_kind {
 	MSG_EXEC_JOIN,  /* a remote executor said hello */
 	MSG_EXEC_LEAVE, /* ... left or was lost */
 	MSG_REFUSED,    /* ... did not take a dispatch */
+	MSG_EXEC_ENABLE, /* operator: (run_id != 0) enable or disable executor `name` */
 };
 
 /* A synchronous request from an HTTP thread, answered by the engine thread. */
@@ -100,6 +101,9 @@ struct server {
 	struct exec_pool *pool;
 	struct api *api;
 	struct remote *remote; /* NULL: no remote executors */
+	pthread_mutex_t xmu;   /* guards `disabled` */
+	char **disabled;       /* executor ids an operator disabled or drained */
+	size_t ndisabled;
 	int evfd, sigfd;
 	pthread_mutex_t mu; /* guards inbox and closed */
 	struct msg *inbox;  /* newest first */
@@ -285,6 +289,129 @@ static int hook_kill(void *ctx, int64_t run_id, struct error_info *e)
 
 	if (rc == CLOVER_ENOENT)
 		return error_set(e, rc, NULL, "run %lld is not active", (long long)run_id);
+	if (rc)
+		return error_set(e, rc, NULL, "%s", clover_strerror(rc));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* executors for the operations API (HTTP threads) */
+
+#define DISABLED_MAX 4096
+
+static bool is_disabled(struct server *s, const char *id)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&s->xmu);
+	for (size_t i = 0; i < s->ndisabled && !found; i++)
+		found = strcmp(s->disabled[i], id) == 0;
+	pthread_mutex_unlock(&s->xmu);
+	return found;
+}
+
+/* Records an operator's choice; it sticks to the id across reconnections. */
+static int set_disabled(struct server *s, const char *id, bool disabled)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->xmu);
+	for (size_t i = 0; i < s->ndisabled; i++) {
+		if (strcmp(s->disabled[i], id) == 0) {
+			if (!disabled) {
+				free(s->disabled[i]);
+				s->disabled[i] = s->disabled[--s->ndisabled];
+			}
+			goto out;
+		}
+	}
+	if (disabled) {
+		char **v = s->ndisabled < DISABLED_MAX
+				   ? realloc(s->disabled, (s->ndisabled + 1) * sizeof(*v))
+				   : NULL;
+
+		if (v == NULL || (v[s->ndisabled] = strdup(id)) == NULL) {
+			if (v)
+				s->disabled = v;
+			rc = CLOVER_ENOMEM;
+			goto out;
+		}
+		s->disabled = v;
+		s->ndisabled++;
+	}
+out:
+	pthread_mutex_unlock(&s->xmu);
+	return rc;
+}
+
+static size_t hook_executors(void *ctx, struct api_executor *out, size_t max)
+{
+	struct server *s = ctx;
+	struct remote_executor *rx = NULL;
+	size_t n = 0, nr = 0;
+
+	if (max > 0) {
+		struct api_executor *x = &out[0];
+
+		memset(x, 0, sizeof(*x));
+		snprintf(x->id, sizeof(x->id), "%s", LOCAL_EXECUTOR);
+		if (gethostname(x->host, sizeof(x->host) - 1))
+			x->host[0] = '\0';
+		snprintf(x->labels, sizeof(x->labels), "clover.local=true");
+		snprintf(x->version, sizeof(x->version), "clover %s", CLOVER_VERSION);
+		snprintf(x->state, sizeof(x->state), "active");
+		x->capacity = s->cfg.workers;
+		x->running = exec_busy(s->pool);
+		x->last_heartbeat = time_wall_ms();
+		x->enabled = !is_disabled(s, LOCAL_EXECUTOR);
+	}
+	n = 1;
+	if (s->remote == NULL)
+		return n;
+	if (max > 1 && (rx = calloc(max - 1, sizeof(*rx))) == NULL)
+		return n;
+	nr = remote_executors(s->remote, rx, max > 1 ? max - 1 : 0);
+	for (size_t i = 0; i < nr && n < max; i++, n++) {
+		struct api_executor *x = &out[n];
+
+		memset(x, 0, sizeof(*x));
+		snprintf(x->id, sizeof(x->id), "%s", rx[i].id);
+		snprintf(x->host, sizeof(x->host), "%s", rx[i].host);
+		snprintf(x->labels, sizeof(x->labels), "%s", rx[i].labels);
+		snprintf(x->version, sizeof(x->version), "%s", rx[i].version);
+		snprintf(x->state, sizeof(x->state), "%s", rx[i].state);
+		x->capacity = rx[i].capacity;
+		x->running = rx[i].running;
+		x->last_heartbeat = rx[i].last_heartbeat;
+		x->enabled = !is_disabled(s, rx[i].id);
+	}
+	free(rx);
+	return 1 + nr;
+}
+
+static int request(struct server *s, enum msg_kind kind, const char *name, const char *params,
+		   int64_t run_id, int64_t *out_id);
+
+static int hook_executor_control(void *ctx, const char *id, const char *op, struct error_info *e)
+{
+	struct server *s = ctx;
+	bool enable = strcmp(op, "enable") == 0, drain = strcmp(op, "drain") == 0;
+	int rc;
+
+	if (drain && strcmp(id, LOCAL_EXECUTOR) == 0)
+		return error_set(e, CLOVER_ESTATE, "id",
+				 "the built-in executor cannot leave; disable it instead");
+	rc = request(s, MSG_EXEC_ENABLE, id, NULL, enable, NULL);
+	if (rc == CLOVER_ENOENT)
+		return error_set(e, rc, "id", "no executor '%s'", id);
+	if (rc == CLOVER_ESTATE)
+		return error_set(e, rc, NULL, "the server is shutting down");
+	if (rc == 0)
+		rc = set_disabled(s, id, !enable);
+	if (rc == 0 && drain && s->remote)
+		rc = remote_drain(s->remote, id);
+	if (rc == CLOVER_ENOENT)
+		return error_set(e, rc, "id", "executor '%s' has left", id);
 	if (rc)
 		return error_set(e, rc, NULL, "%s", clover_strerror(rc));
 	return 0;
@@ -556,6 +683,15 @@ static void handle(struct server *s, struct msg *m)
 		if (rc)
 			log_at(LOG_WARN, "engine", "executor=%s not joined: %s", m->name,
 			       clover_strerror(rc));
+		else if (is_disabled(s, m->name)) /* an operator's choice outlives a reconnection */
+			engine_executor_set_enabled(s->engine, m->name, false);
+		break;
+	case MSG_EXEC_ENABLE:
+		rc = engine_executor_set_enabled(s->engine, m->name, m->run_id != 0);
+		if (rc == 0)
+			log_at(LOG_INFO, "engine", "executor=%s %s", m->name,
+			       m->run_id ? "enabled" : "disabled");
+		reply_send(m->reply, rc, 0);
 		break;
 	case MSG_EXEC_LEAVE:
 		log_at(LOG_INFO, "engine", "executor=%s left", m->name);
@@ -890,6 +1026,8 @@ static int start(struct server *s, struct error_info *e)
 	ao.hooks.job_changed = hook_job_changed;
 	ao.hooks.trigger = hook_trigger;
 	ao.hooks.kill = hook_kill;
+	ao.hooks.executors = hook_executors;
+	ao.hooks.executor_control = hook_executor_control;
 	if ((rc = api_start(&ao, &s->api, e)))
 		return rc;
 	if (s->cfg.rpc_listen[0]) {
@@ -1073,6 +1211,9 @@ static void stop(struct server *s)
 		store_close(s->store);
 		s->store = NULL;
 	}
+	for (size_t i = 0; i < s->ndisabled; i++)
+		free(s->disabled[i]);
+	free(s->disabled);
 	if (s->evfd >= 0)
 		close(s->evfd);
 	if (s->sigfd >= 0)
@@ -1173,7 +1314,10 @@ static int parse_args(struct config *c, int argc, char **argv, struct error_info
 
 int daemon_server_main(int argc, char **argv)
 {
-	struct server s = {.evfd = -1, .sigfd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
+	struct server s = {.evfd = -1,
+			   .sigfd = -1,
+			   .mu = PTHREAD_MUTEX_INITIALIZER,
+			   .xmu = PTHREAD_MUTEX_INITIALIZER};
 	struct error_info e = {0};
 	sigset_t set;
 	int rc;

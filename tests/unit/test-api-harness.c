@@ -57,6 +57,46 @@ static int on_trigger(void *ctx, const char *job, const char *params, int64_t *r
 	return 0;
 }
 
+/* Two executors: the built-in one and a remote one. */
+static size_t on_executors(void *ctx, struct api_executor *out, size_t max)
+{
+	(void)ctx;
+	if (max >= 2) {
+		memset(out, 0, 2 * sizeof(*out));
+		snprintf(out[0].id, sizeof(out[0].id), "local");
+		snprintf(out[0].labels, sizeof(out[0].labels), "clover.local=true");
+		snprintf(out[0].state, sizeof(out[0].state), "active");
+		out[0].capacity = 64;
+		out[0].enabled = true;
+		snprintf(out[1].id, sizeof(out[1].id), "w1");
+		snprintf(out[1].host, sizeof(out[1].host), "box1");
+		snprintf(out[1].labels, sizeof(out[1].labels), "zone=a\nssd=yes");
+		snprintf(out[1].version, sizeof(out[1].version), "clover 0.1.0");
+		snprintf(out[1].state, sizeof(out[1].state), "draining");
+		out[1].capacity = 8;
+		out[1].running = 3;
+		out[1].last_heartbeat = 1772953800000LL;
+	}
+	return 2;
+}
+
+static int on_executor_control(void *ctx, const char *id, const char *op, struct error_info *e)
+{
+	struct harness *h = ctx;
+
+	(void)e;
+	if (strcmp(id, "local") != 0 && strcmp(id, "w1") != 0)
+		return CLOVER_ENOENT;
+	if (strcmp(id, "local") == 0 && strcmp(op, "drain") == 0)
+		return error_set(e, CLOVER_ESTATE, "id", "the built-in executor cannot leave");
+	pthread_mutex_lock(&h->mu);
+	h->control_calls++;
+	snprintf(h->control_id, sizeof(h->control_id), "%s", id);
+	snprintf(h->control_op, sizeof(h->control_op), "%s", op);
+	pthread_mutex_unlock(&h->mu);
+	return 0;
+}
+
 static int on_kill(void *ctx, int64_t run_id, struct error_info *e)
 {
 	struct harness *h = ctx;
@@ -118,6 +158,8 @@ int harness_setup(void **state)
 	ao.hooks.job_changed = on_job_changed;
 	ao.hooks.trigger = on_trigger;
 	ao.hooks.kill = on_kill;
+	ao.hooks.executors = on_executors;
+	ao.hooks.executor_control = on_executor_control;
 	ao.threads = 2;
 	ao.pwhash_opslimit = lim.ops;
 	ao.pwhash_memlimit = lim.mem;

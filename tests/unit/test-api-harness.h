@@ -39,6 +39,8 @@ struct harness {
 	int64_t next_run_id;   /* trigger hands out next_run_id++ */
 	int64_t kill_finished; /* kill answers CLOVER_ESTATE for this run */
 	int64_t killed;        /* the last run killed */
+	int control_calls;
+	char control_id[160], control_op[16]; /* the last executor_control */
 };
 
 struct resp {

@@ -538,6 +538,74 @@ static void put_run(struct harness *h, int64_t id, const char *job, enum run_sta
 	assert_int_equal(store_submit_run(h->store, &r), 0);
 }
 
+static void executors_cluster_and_controls(void **state)
+{
+	struct harness *h = *state;
+	struct resp r;
+	json_t *xs, *w1;
+
+	assert_int_equal(req(h, "GET", "/api/v1/executors", NULL, NULL, NULL, &r), 401);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/executors", h->viewer, NULL, NULL, &r), 200);
+	xs = json_object_get(r.json, "executors");
+	assert_int_equal(json_array_size(xs), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(xs, 0), "id")),
+	                    "local");
+	w1 = json_array_get(xs, 1);
+	assert_string_equal(json_string_value(json_object_get(w1, "id")), "w1");
+	assert_string_equal(json_string_value(json_object_get(w1, "host")), "box1");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(w1, "labels"), "ssd")), "yes");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(w1, "labels"), "zone")), "a");
+	assert_int_equal(json_integer_value(json_object_get(w1, "capacity")), 8);
+	assert_int_equal(json_integer_value(json_object_get(w1, "running")), 3);
+	assert_string_equal(json_string_value(json_object_get(w1, "last_heartbeat")),
+	                    "2026-03-08T07:10:00.000Z");
+	assert_string_equal(json_string_value(json_object_get(w1, "version")), "clover 0.1.0");
+	assert_string_equal(json_string_value(json_object_get(w1, "state")), "draining");
+	assert_false(json_is_true(json_object_get(w1, "enabled")));
+	resp_free(&r);
+
+	assert_int_equal(req(h, "GET", "/api/v1/cluster", h->viewer, NULL, NULL, &r), 200);
+	assert_string_equal(json_string_value(json_object_get(r.json, "mode")), "standalone");
+	assert_int_equal(json_array_size(json_object_get(r.json, "schedulers")), 1);
+	assert_int_equal(json_array_size(json_object_get(r.json, "executors")), 2);
+	resp_free(&r);
+
+	/* Controls: operators only; unknown ids 404; the built-in one cannot drain. */
+	assert_int_equal(req(h, "POST", "/api/v1/executors/w1/disable", h->viewer, NULL, NULL, &r),
+	                 403);
+	resp_free(&r);
+	assert_int_equal(req(h, "POST", "/api/v1/executors/w1/disable", h->oper, NULL, NULL, &r),
+	                 202);
+	assert_string_equal(json_string_value(json_object_get(r.json, "requested")), "disable");
+	resp_free(&r);
+	assert_string_equal(h->control_id, "w1");
+	assert_string_equal(h->control_op, "disable");
+	assert_int_equal(req(h, "POST", "/api/v1/executors/w1/enable", h->oper, NULL, NULL, &r),
+	                 202);
+	resp_free(&r);
+	assert_string_equal(h->control_op, "enable");
+	assert_int_equal(req(h, "POST", "/api/v1/executors/w1/drain", h->admin, NULL, NULL, &r),
+	                 202);
+	resp_free(&r);
+	assert_string_equal(h->control_op, "drain");
+	assert_int_equal(req(h, "POST", "/api/v1/executors/ghost/drain", h->oper, NULL, NULL, &r),
+	                 404);
+	assert_string_equal(err_code(&r), "not_found");
+	resp_free(&r);
+	assert_int_equal(req(h, "POST", "/api/v1/executors/local/drain", h->oper, NULL, NULL, &r),
+	                 409);
+	resp_free(&r);
+	assert_int_equal(req(h, "POST", "/api/v1/executors/w1/reboot", h->oper, NULL, NULL, &r),
+	                 404);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/executors/w1/drain", h->oper, NULL, NULL, &r),
+	                 405);
+	resp_free(&r);
+}
+
 static void runs_list_get_log_and_kill(void **state)
 {
 	struct harness *h = *state;
@@ -814,6 +882,7 @@ int main(void)
 	    cmocka_unit_test(concurrent_creates_make_one_job),
 	    cmocka_unit_test(auth_failure_events_are_throttled),
 	    cmocka_unit_test(start_errors_and_ipv6),
+	    cmocka_unit_test(executors_cluster_and_controls),
 	};
 	int rc;
 

@@ -656,6 +656,58 @@ static void lost_executor_fails_over_or_loses_shards(void **state)
 	sim_free(s);
 }
 
+static void disabled_executor_gets_no_new_shards(void **state)
+{
+	struct sim *s = sim_new(3);
+	const char *rr = "{\"name\":\"rr\",\"schedule\":\"@manual\",\"concurrency\":\"allow\","
+			 "\"run\":{\"shell\":\"x\"}}";
+	int64_t id;
+
+	(void)state;
+	s->duration = 100000;
+	put(s, rr, s->now);
+	assert_int_equal(engine_executor_set_enabled(s->e, "nobody", false), CLOVER_ENOENT);
+	assert_int_equal(engine_executor_set_enabled(s->e, "x1", false), 0);
+	/* round robin over x0 and x2 only */
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(engine_trigger(s->e, "rr", NULL, s->now, &id), 0);
+		drain(s);
+		assert_string_not_equal(s->runs[id - 1].shards[0].executor, "x1");
+	}
+	/* A sharded run spreads over the enabled ones: average N=4, 2 -> [0,1][2,3]. */
+	put(s,
+	    "{\"name\":\"sh\",\"schedule\":\"@manual\",\"shards\":{\"count\":4},\"run\":{"
+	    "\"shell\":\"x\"}}",
+	    s->now);
+	assert_int_equal(engine_trigger(s->e, "sh", NULL, s->now, &id), 0);
+	drain(s);
+	assert_string_equal(s->runs[id - 1].shards[0].executor, "x0");
+	assert_string_equal(s->runs[id - 1].shards[3].executor, "x2");
+	/* Enabled again: it gets work. */
+	assert_int_equal(engine_executor_set_enabled(s->e, "x1", true), 0);
+	{
+		bool x1 = false;
+
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(engine_trigger(s->e, "rr", NULL, s->now, &id), 0);
+			drain(s);
+			x1 |= strcmp(s->runs[id - 1].shards[0].executor, "x1") == 0;
+		}
+		assert_true(x1);
+	}
+	/* Every executor disabled: "no executor available" on the run. */
+	for (int i = 0; i < 3; i++) {
+		char x[8];
+
+		snprintf(x, sizeof(x), "x%d", i);
+		assert_int_equal(engine_executor_set_enabled(s->e, x, false), 0);
+	}
+	assert_int_equal(engine_trigger(s->e, "rr", NULL, s->now, &id), 0);
+	drain(s);
+	assert_int_equal(s->runs[id - 1].state, RUN_FAILED);
+	sim_free(s);
+}
+
 static void sharded_run_spreads_over_executors(void **state)
 {
 	struct sim *s = sim_new(3);
@@ -931,6 +983,7 @@ int main(void)
 		cmocka_unit_test(seeded_simulation_never_duplicates_or_loses_an_instant),
 		cmocka_unit_test(seeded_simulation_with_lead_time_keeps_every_guarantee),
 		cmocka_unit_test(lead_time_fires_early_but_starts_on_time),
+		cmocka_unit_test(disabled_executor_gets_no_new_shards),
 		cmocka_unit_test(job_change_withdraws_a_run_fired_ahead),
 		cmocka_unit_test(stopping_withdraws_runs_fired_ahead),
 	};
