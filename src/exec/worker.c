@@ -78,7 +78,6 @@ struct inflight {
 	size_t link;  /* the endpoint that dispatched it */
 	int64_t started_at;
 	uint64_t log_off;
-	bool killed;
 };
 
 struct ack_out {
@@ -93,6 +92,13 @@ struct item_out {
 		struct proto_progress_item prog;
 		struct proto_result_item res;
 	};
+};
+
+/* Room for one item of any batched kind the worker sends. */
+union any_item {
+	struct proto_ack_item ack;
+	struct proto_progress_item prog;
+	struct proto_result_item res;
 };
 
 struct link {
@@ -1297,7 +1303,7 @@ static void flush(struct clover_worker *w)
 
 			if (a->link != i)
 				continue;
-			if (grow(&tmp, &tmpcap, k, sizeof(struct proto_result_item)) != 0)
+			if (grow(&tmp, &tmpcap, k, sizeof(union any_item)) != 0)
 				break;
 			((struct proto_ack_item *)tmp)[k] = a->it;
 			((struct proto_ack_item *)tmp)[k].message = a->msg[0] ? a->msg : NULL;
@@ -1310,7 +1316,7 @@ static void flush(struct clover_worker *w)
 		for (size_t j = 0; j < w->nprogs; j++) {
 			if (w->progs[j].link != i)
 				continue;
-			if (grow(&tmp, &tmpcap, k, sizeof(struct proto_result_item)) != 0)
+			if (grow(&tmp, &tmpcap, k, sizeof(union any_item)) != 0)
 				break;
 			((struct proto_progress_item *)tmp)[k++] = w->progs[j].prog;
 		}
@@ -1326,7 +1332,7 @@ static void flush(struct clover_worker *w)
 		for (size_t j = 0; j < w->nresults; j++) {
 			if (w->results[j].link != i)
 				continue;
-			if (grow(&tmp, &tmpcap, k, sizeof(struct proto_result_item)) != 0)
+			if (grow(&tmp, &tmpcap, k, sizeof(union any_item)) != 0)
 				break;
 			((struct proto_result_item *)tmp)[k++] = w->results[j].res;
 		}

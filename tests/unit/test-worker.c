@@ -8,14 +8,21 @@
  * finish and leave; an unknown key is refused; results made while the
  * scheduler is gone are spooled and delivered once when it is back; after a
  * restart of the worker its unacknowledged results are delivered again, and
- * a shard that was running is reported as failed.
+ * a shard that was running is reported as failed. The `clover worker`
+ * command: usage errors, and a run with key files and a --jobs file that
+ * SIGTERM stops.
  */
 #include "base/log.h"
 #include "base/time.h"
 #include "clover.h"
+#include "daemon/daemon.h"
+#include "exec/spool.h"
 #include "exec/worker.h"
 #include "proto/zmq.h"
 
+#include <signal.h>
+
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -664,6 +671,163 @@ static void test_restart_redelivers(void **state)
 	unlink(spool);
 }
 
+static void test_restart_reports_lost_shard(void **state)
+{
+	char spool[256];
+	struct spool *sp = NULL;
+	struct error_info e;
+	struct sched s;
+	struct runner r;
+
+	(void)state;
+	spool_path(spool, sizeof(spool), "crash.spool");
+	sched_up(&s);
+	/* What a process killed mid-shard leaves behind. */
+	assert_int_equal(spool_open(spool, &sp, &e), 0);
+	assert_int_equal(spool_inflight_put(sp, 50, 1, 2, 9, s.endpoint), 0);
+	assert_int_equal(spool_inflight_started(sp, 50, 1, 2, 1234), 0);
+	spool_close(sp);
+
+	worker_make(&r, &s, &worker_key, spool, 2);
+	assert_int_equal(worker_pending(r.w), 1);
+	worker_start(&r);
+	WAIT_FOR(&s, s.nresults >= 1);
+	assert_int_equal(s.hello.hello.nrunning, 1);
+	assert_int_equal(s.hello.hello.running[0].run_id, 50);
+	assert_int_equal(s.results[0].run_id, 50);
+	assert_int_equal(s.results[0].shard, 1);
+	assert_int_equal(s.results[0].attempt, 2);
+	assert_int_equal(s.results[0].ticket, 9);
+	assert_int_equal(s.results[0].state, RUN_FAILED);
+	assert_non_null(strstr(s.results[0].message, "executor stopped"));
+	WAIT_FOR(&s, worker_pending(r.w) == 0);
+	worker_join(&r);
+	clover_worker_free(r.w);
+	sched_free(&s);
+	unlink(spool);
+}
+
+static int command(int argc, char **argv)
+{
+	int saved = dup(2), null = open("/dev/null", O_WRONLY), saved_out = dup(1), rc;
+
+	dup2(null, 2);
+	dup2(null, 1);
+	rc = daemon_worker_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved, 2);
+	dup2(saved_out, 1);
+	close(saved);
+	close(saved_out);
+	close(null);
+	return rc;
+}
+
+static void test_command_usage(void **state)
+{
+	char *help[] = {"worker", "--help", NULL};
+	char *none[] = {"worker", NULL};
+	char *cap[] = {"worker", "--scheduler", "tcp://127.0.0.1:1", "--server-key", "x",
+	               "--key", "y", "--capacity", "0", NULL};
+	char *unknown[] = {"worker", "--bogus", "1", NULL};
+	char *dangling[] = {"worker", "--scheduler", NULL};
+	char *nokey[] = {"worker", "--scheduler", "tcp://127.0.0.1:1", "--server-key",
+	                 "/nonexistent.pub", "--key", "/nonexistent", "--spool", ":memory:", NULL};
+
+	(void)state;
+	assert_int_equal(command(2, help), 0);
+	assert_int_equal(command(1, none), 2);
+	assert_int_equal(command(9, cap), 2);
+	assert_int_equal(command(3, unknown), 2);
+	assert_int_equal(command(2, dangling), 2);
+	assert_int_equal(command(9, nokey), 1);
+}
+
+struct cmd_run {
+	pthread_t thread;
+	char *argv[32];
+	int argc;
+	int rc;
+};
+
+static void *cmd_thread(void *arg)
+{
+	struct cmd_run *c = arg;
+
+	c->rc = daemon_worker_main(c->argc, c->argv);
+	return NULL;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_command_runs(void **state)
+{
+	char base[256], spub[256], jobs[256], spool[256];
+	struct proto_keypair server_only;
+	struct cmd_run c;
+	struct error_info e;
+	struct sched s;
+
+	(void)state;
+	sched_up(&s);
+	snprintf(base, sizeof(base), "%s/cmdkey", dir);
+	snprintf(spub, sizeof(spub), "%s/sched", dir);
+	assert_int_equal(proto_keypair_write(base, &worker_key, true, &e), 0);
+	server_only = s.key;
+	assert_int_equal(proto_keypair_write(spub, &server_only, true, &e), 0);
+	snprintf(spub, sizeof(spub), "%s/sched.pub", dir);
+	snprintf(jobs, sizeof(jobs), "%s/jobs.json", dir);
+	write_file(jobs, "[" NOOP_SPEC ", " SHELL_SPEC "]");
+	spool_path(spool, sizeof(spool), "cmd.spool");
+
+	memset(&c, 0, sizeof(c));
+	{
+		char *args[] = {"worker", "--scheduler", s.endpoint, "--server-key", spub,
+		                "--key", base, "--label", "zone=us", "--capacity", "3",
+		                "--id", "cmd-1", "--spool", spool, "--jobs", jobs,
+		                "--log-level", "warn"};
+
+		c.argc = (int)(sizeof(args) / sizeof(args[0]));
+		memcpy(c.argv, args, sizeof(args));
+	}
+	assert_int_equal(pthread_create(&c.thread, NULL, cmd_thread, &c), 0);
+	WAIT_FOR(&s, s.hellos >= 1);
+	assert_string_equal(s.hello.hello.executor_id, "cmd-1");
+	assert_int_equal(s.hello.hello.capacity, 3);
+	assert_int_equal(s.hello.hello.nlabels, 1);
+	assert_string_equal(s.hello.hello.labels[0].val, "us");
+	assert_int_equal(s.hello.hello.njobs, 2);
+	assert_non_null(strstr(s.hello.hello.jobs[1], "t-shell"));
+	dispatch(&s, 60, 0, 1, NOOP_SPEC, NULL);
+	WAIT_FOR(&s, result_of(&s, 60) != NULL);
+	assert_int_equal(result_of(&s, 60)->state, RUN_SUCCEEDED);
+
+	/* SIGTERM goes through the handler's async-signal-safe stop. */
+	kill(getpid(), SIGTERM);
+	pthread_join(c.thread, NULL);
+	assert_int_equal(c.rc, 0);
+	WAIT_FOR(&s, s.byes >= 1);
+	assert_int_equal(s.bye_reason, PROTO_BYE_SHUTDOWN);
+	sched_free(&s);
+	unlink(spool);
+	snprintf(base, sizeof(base), "%s/cmdkey.key", dir);
+	unlink(base);
+	snprintf(base, sizeof(base), "%s/cmdkey.pub", dir);
+	unlink(base);
+	snprintf(base, sizeof(base), "%s/sched.key", dir);
+	unlink(base);
+	unlink(spub);
+	unlink(jobs);
+}
+
 static void test_options(void **state)
 {
 	const char *eps[] = {"tcp://127.0.0.1:1"};
@@ -736,6 +900,9 @@ int main(void)
 		cmocka_unit_test(test_scheduler_gone_and_back),
 		cmocka_unit_test(test_results_spooled_while_gone),
 		cmocka_unit_test(test_restart_redelivers),
+		cmocka_unit_test(test_restart_reports_lost_shard),
+		cmocka_unit_test(test_command_usage),
+		cmocka_unit_test(test_command_runs),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
