@@ -91,6 +91,7 @@ struct item_out {
 	union {
 		struct proto_progress_item prog;
 		struct proto_result_item res;
+		struct proto_log log;
 	};
 };
 
@@ -140,8 +141,8 @@ struct clover_worker {
 	int64_t drain_deadline; /* monotonic ms; 0 none */
 	struct ack_out *acks;
 	size_t nacks, capacks;
-	struct item_out *progs, *results;
-	size_t nprogs, capprogs, nresults, capresults;
+	struct item_out *progs, *results, *logs;
+	size_t nprogs, capprogs, nresults, capresults, nlogs, caplogs;
 	struct worker_stats stats;
 };
 
@@ -452,6 +453,7 @@ void clover_worker_free(clover_worker *w)
 	free(w->acks);
 	free(w->progs);
 	free(w->results);
+	free(w->logs);
 	buf_free(&w->frame);
 	pthread_mutex_destroy(&w->qlock);
 	free(w->id);
@@ -1133,10 +1135,17 @@ static void cut(char *s, size_t max)
 		s[max] = '\0';
 }
 
-static struct item_out *add_item(struct clover_worker *w, bool result)
+enum item_kind { ITEM_PROGRESS, ITEM_LOG, ITEM_RESULT };
+
+static struct item_out *add_item(struct clover_worker *w, enum item_kind kind)
 {
-	struct item_out **v = result ? &w->results : &w->progs;
-	size_t *n = result ? &w->nresults : &w->nprogs, *cap = result ? &w->capresults : &w->capprogs;
+	struct item_out **v = kind == ITEM_RESULT ? &w->results
+	                      : kind == ITEM_LOG  ? &w->logs
+	                                          : &w->progs;
+	size_t *n = kind == ITEM_RESULT ? &w->nresults : kind == ITEM_LOG ? &w->nlogs : &w->nprogs;
+	size_t *cap = kind == ITEM_RESULT ? &w->capresults
+	              : kind == ITEM_LOG  ? &w->caplogs
+	                                  : &w->capprogs;
 
 	if (grow((void **)v, cap, *n, sizeof(**v)) != 0)
 		return NULL;
@@ -1144,19 +1153,24 @@ static struct item_out *add_item(struct clover_worker *w, bool result)
 	return &(*v)[(*n)++];
 }
 
-static void send_log(struct clover_worker *w, struct inflight *f, const struct exec_event *ev)
+/*
+ * Queues a chunk of output for the flush (after the turn's progress items, so
+ * a scheduler hears "started" before the output). The data stays in the
+ * event until then.
+ */
+static void add_log(struct clover_worker *w, struct inflight *f, const struct exec_event *ev)
 {
-	struct proto_msg m;
 	uint64_t off = f->log_off;
 	size_t len = ev->len > PROTO_LOG_CHUNK_MAX ? PROTO_LOG_CHUNK_MAX : ev->len;
+	struct item_out *it;
 
 	f->log_off += ev->len;
 	if (len == 0 || off > PROTO_LOG_OFFSET_MAX || !link_live(&w->links[f->link]))
 		return;
-	memset(&m, 0, sizeof(m));
-	m.kind = PROTO_LOG;
-	m.log = (struct proto_log){f->run_id, f->shard, f->attempt, f->ticket, off, ev->data, len};
-	link_send(w, f->link, &m);
+	if ((it = add_item(w, ITEM_LOG)) == NULL)
+		return;
+	it->link = f->link;
+	it->log = (struct proto_log){f->run_id, f->shard, f->attempt, f->ticket, off, ev->data, len};
 }
 
 static void on_exec_event(struct clover_worker *w, struct wev *q)
@@ -1181,7 +1195,7 @@ static void on_exec_event(struct clover_worker *w, struct wev *q)
 			tx(w);
 			spool_inflight_started(w->sp, f->run_id, f->shard, f->attempt, ev->at);
 		}
-		if ((it = add_item(w, false)) == NULL)
+		if ((it = add_item(w, ITEM_PROGRESS)) == NULL)
 			return;
 		cut((char *)ev->message, PROTO_TEXT_MAX);
 		it->link = f->link;
@@ -1200,7 +1214,7 @@ static void on_exec_event(struct clover_worker *w, struct wev *q)
 		};
 		break;
 	case EXEC_EV_LOG:
-		send_log(w, f, ev);
+		add_log(w, f, ev);
 		break;
 	case EXEC_EV_FINISHED: {
 		struct proto_result_item r = {
@@ -1220,7 +1234,7 @@ static void on_exec_event(struct clover_worker *w, struct wev *q)
 		tx(w);
 		if (spool_result_put(w->sp, &r, w->endpoints[f->link], &added) == 0 && added) {
 			w->stats.results++;
-			if ((it = add_item(w, true)) != NULL) {
+			if ((it = add_item(w, ITEM_RESULT)) != NULL) {
 				it->link = f->link;
 				it->res = r;
 			}
@@ -1283,8 +1297,10 @@ out:
 }
 
 /*
- * Sends what the turn produced: per link, its acks, progress items and
- * results (or, after a welcome, every spooled result of the link).
+ * Sends what the turn produced: per link, its acks, progress items, output
+ * and results (or, after a welcome, every spooled result of the link), in
+ * that order, so a scheduler hears of a dispatch's acceptance, then of its
+ * start, then its output, then its end.
  */
 static void flush(struct clover_worker *w)
 {
@@ -1322,6 +1338,17 @@ static void flush(struct clover_worker *w)
 		}
 		if (k)
 			send_items(w, i, PROTO_PROGRESS, tmp, sizeof(struct proto_progress_item), k);
+		/* output, one frame per chunk */
+		for (size_t j = 0; j < w->nlogs; j++) {
+			struct proto_msg m;
+
+			if (w->logs[j].link != i)
+				continue;
+			memset(&m, 0, sizeof(m));
+			m.kind = PROTO_LOG;
+			m.log = w->logs[j].log;
+			link_send(w, i, &m);
+		}
 		/* results */
 		if (l->resend) {
 			l->resend = false;
@@ -1345,7 +1372,7 @@ static void flush(struct clover_worker *w)
 		}
 	}
 	free(tmp);
-	w->nacks = w->nprogs = w->nresults = 0;
+	w->nacks = w->nprogs = w->nresults = w->nlogs = 0;
 }
 
 /* ---- timers and the drain ---- */

@@ -78,6 +78,9 @@ struct sched {
 	enum proto_bye_reason bye_reason;
 	int heartbeats;
 	bool draining_seen;
+	int64_t started_runs[64];
+	int nstarted_runs;
+	int log_before_start; /* output of a run whose start was not reported yet */
 };
 
 static struct proto_keypair worker_key;
@@ -172,6 +175,8 @@ static void on_msg(struct sched *s, struct proto_msg *m)
 			s->progress++;
 			if (p->started) {
 				s->started++;
+				if (s->nstarted_runs < 64)
+					s->started_runs[s->nstarted_runs++] = p->run_id;
 				continue;
 			}
 			s->fraction = p->fraction;
@@ -182,6 +187,11 @@ static void on_msg(struct sched *s, struct proto_msg *m)
 		break;
 	case PROTO_LOG: {
 		size_t have = strlen(s->log);
+		bool seen = false;
+
+		for (int i = 0; i < s->nstarted_runs; i++)
+			seen |= s->started_runs[i] == m->log.run_id;
+		s->log_before_start += !seen;
 
 		snprintf(s->log + have, sizeof(s->log) - have, "%.*s", (int)m->log.len,
 		         m->log.data);
@@ -482,6 +492,7 @@ static void test_hello_and_runs(void **state)
 	WAIT_FOR(&s, result_of(&s, 7) != NULL);
 	assert_int_equal(result_of(&s, 7)->state, RUN_CANCELLED);
 	assert_int_equal(r.calls, 2);
+	assert_int_equal(s.log_before_start, 0);
 
 	/* heartbeats flow; every result was acknowledged */
 	WAIT_FOR(&s, s.heartbeats >= 2);
