@@ -2,3 +2,6 @@
 add_test(NAME integration-standalone
   COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/standalone.sh $<TARGET_FILE:clover>)
 set_tests_properties(integration-standalone PROPERTIES LABELS integration TIMEOUT 600)
+add_test(NAME integration-remote
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/remote.sh $<TARGET_FILE:clover>)
+set_tests_properties(integration-remote PROPERTIES LABELS integration TIMEOUT 300)

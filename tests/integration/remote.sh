@@ -1,0 +1,143 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# End-to-end test of remote executors: a real `clover server` with
+# rpc_listen and three real `clover worker` processes on loopback, all with
+# keys made by `clover keygen`. Checks that the workers join and show in
+# GET /executors, that a sharded job and a round-robin job spread over them
+# per the strategies, that disabling an executor takes it out of routing,
+# that kill -9 of a worker mid-shard fails its shard over to another within
+# the detection time and the run completes, and that an unknown key is
+# refused. Usage: remote.sh /path/to/clover
+set -u
+
+CLOVER=${1:-${CLOVER_BIN:-}}
+[ -x "$CLOVER" ] || { echo "usage: $0 /path/to/clover" >&2; exit 2; }
+DIR=$(mktemp -d /tmp/clover-rit.XXXXXX)
+PIDS=()
+PASSED=0
+FAILED=0
+TIMEOUT_MS=2000 # executor_timeout
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; }
+check() { # check NAME CMD...: passes when CMD succeeds
+	local name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds
+	local t=$1; shift
+	for _ in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+api() { curl -s -H "Authorization: Bearer $(cat "$DIR/data/admin.token")" "$@"; }
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+
+# ---- keys, scheduler, workers ----
+cd "$DIR" || exit 1
+for k in sched w1 w2 w3 stranger; do "$CLOVER" keygen "$k" >/dev/null || exit 1; done
+cat w1.pub w2.pub w3.pub >executors.keys
+"$CLOVER" server --data "$DIR/data" --listen 127.0.0.1:0 --rpc-listen 127.0.0.1:0 \
+	--server-key "$DIR/sched" --executor-keys "$DIR/executors.keys" \
+	--executor-timeout 2s --kill-grace 1s --drain-grace 2s >server.out 2>server.err &
+PIDS+=($!)
+wait_for 10 grep -q 'executors:' server.out || { echo "server did not start"; cat server.err; exit 1; }
+PORT=$(grep -o 'http://127.0.0.1:[0-9]*' server.out | cut -d: -f3)
+EP=$(grep -o 'tcp://127.0.0.1:[0-9]*' server.out)
+URL="http://127.0.0.1:$PORT/api/v1"
+
+start_worker() { # start_worker NAME KEY: the pid goes to W_<NAME>
+	"$CLOVER" worker --scheduler "$EP" --server-key "$DIR/sched.pub" --key "$DIR/$2" --id "$1" \
+		--label pool=w --capacity 4 --spool "$DIR/$1.spool" >"$1.out" 2>"$1.err" &
+	PIDS+=($!)
+	eval "W_$1=$!"
+}
+start_worker w1 w1
+start_worker w2 w2
+start_worker w3 w3
+
+executors() { api "$URL/executors" | py "print(' '.join(sorted(x['id'] + ':' + x['state'] for x in d['executors'])))"; }
+joined() { [ "$(executors)" = "local:active w1:active w2:active w3:active" ]; }
+check "three workers join and are listed with the built-in executor" wait_for 10 joined
+check "an executor's details: labels, capacity, host, version" \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | python3 -c \"
+import json,sys; d=json.load(sys.stdin); x=[x for x in d['executors'] if x['id']=='w2'][0]
+assert x['labels']=={'pool':'w'}, x; assert x['capacity']==4, x; assert x['host'], x
+assert x['version'].startswith('clover'), x; assert x['last_heartbeat'], x\""
+check "GET /cluster lists the scheduler and the executors" \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/cluster | python3 -c \"
+import json,sys; d=json.load(sys.stdin); assert len(d['schedulers'])==1 and len(d['executors'])==4, d\""
+
+put_job() { api -X POST -d "$1" "$URL/jobs" >/dev/null; }
+trigger() { api -X POST "$URL/jobs/$1/trigger" | py "print(d['run_id'])"; }
+run_state() { api "$URL/runs/$1" | py "print(d['state'])"; }
+shard_execs() { api "$URL/runs/$1" | py "print(' '.join(s['executor'] or '-' for s in d['shards']))"; }
+is_state() { [ "$(run_state "$1")" = "$2" ]; }
+
+# ---- sharding: average, 6 shards over 3 executors -> [0,1][2,3][4,5] ----
+put_job '{"name":"sh6","schedule":"@manual","target":{"labels":{"pool":"w"}},
+  "shards":{"count":6,"strategy":"average"},"run":{"shell":"echo shard $CLOVER_SHARD"}}'
+R=$(trigger sh6)
+check "a sharded run succeeds on the workers" wait_for 10 is_state "$R" succeeded
+check "average spreads shards [0,1][2,3][4,5]" [ "$(shard_execs "$R")" = "w1 w1 w2 w2 w3 w3" ]
+check "a shard's output reaches the run log" wait_for 5 \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' '$URL/runs/$R/log?shard=3' | grep -q 'shard 3'"
+
+# ---- routing: round robin over the three ----
+put_job '{"name":"rr","schedule":"@manual","concurrency":"allow",
+  "target":{"labels":{"pool":"w"},"route":"round_robin"},"run":{"shell":"true"}}'
+RR=""
+for _ in 1 2 3; do RR="$RR $(trigger rr)"; done
+for r in $RR; do wait_for 10 is_state "$r" succeeded; done
+used=$(for r in $RR; do shard_execs "$r"; done | sort | tr '\n' ' ')
+check "round robin uses each worker once in three runs" [ "$used" = "w1 w2 w3 " ]
+
+# ---- disable / enable ----
+api -X POST "$URL/executors/w1/disable" >/dev/null
+used=""
+for _ in 1 2 3 4; do
+	r=$(trigger rr); wait_for 10 is_state "$r" succeeded; used="$used $(shard_execs "$r")"
+done
+check "a disabled executor gets no new shards" bash -c "! echo '$used' | grep -q w1"
+check "a disabled executor is listed as not enabled" bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | python3 -c \"
+import json,sys; d=json.load(sys.stdin); x=[x for x in d['executors'] if x['id']=='w1'][0]; assert not x['enabled'], x\""
+api -X POST "$URL/executors/w1/enable" >/dev/null
+
+# ---- kill -9 a worker mid-shard: failover within the detection time ----
+put_job '{"name":"slow","schedule":"@manual","target":{"labels":{"pool":"w"}},
+  "shards":{"count":3},"run":{"shell":"sleep 2; echo done"}}'
+R=$(trigger slow)
+running_on_w2() { api "$URL/runs/$R" | py "import sys; sys.exit(0 if d['shards'][1]['state']=='running' and d['shards'][1]['executor']=='w2' else 1)"; }
+check "shard 1 runs on w2" wait_for 10 running_on_w2
+kill -9 "$W_w2"
+wait "$W_w2" 2>/dev/null # no "Killed" notice from the shell
+t0=$(date +%s%3N)
+failed_over() { api "$URL/runs/$R" | py "import sys; s=d['shards'][1]; sys.exit(0 if s['attempt']==2 and s['executor'] not in ('w2', None) else 1)"; }
+check "the lost worker's shard fails over to another" wait_for 10 failed_over
+t1=$(date +%s%3N)
+check "failover within the detection time ($((t1 - t0)) ms <= ${TIMEOUT_MS} ms + 1.5 s)" \
+	[ $((t1 - t0)) -le $((TIMEOUT_MS + 1500)) ]
+check "the run completes after the failover" wait_for 15 is_state "$R" succeeded
+check "the lost worker leaves the listing" wait_for 5 bash -c "! curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w2\"'"
+
+# ---- an unknown key is refused ----
+start_worker w4 stranger
+check "an unknown key is refused and logged" wait_for 10 grep -qF "refused executor key $(head -c 40 stranger.pub)" server.err
+check "the refused worker is not listed" bash -c "! curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w4\"'"
+
+# ---- shutdown ----
+kill -TERM "${PIDS[0]}"
+check "the server stops on SIGTERM with workers connected" wait_for 10 bash -c "! kill -0 ${PIDS[0]} 2>/dev/null"
+
+echo "# passed $PASSED, failed $FAILED"
+if [ "$FAILED" -gt 0 ]; then
+	echo "# server log:"; tail -40 server.err
+	exit 1
+fi
+exit 0
