@@ -1437,7 +1437,7 @@ static int pool_start(struct clover_worker *w)
 {
 	struct exec_options eo = {
 		.workers = w->capacity,
-		.queue_max = w->capacity * 4,
+		.queue_max = WORKER_QUEUE_MAX,
 		.on_event = on_event,
 		.ctx = w,
 	};
