@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{"job", cli_job_main, "create, list, change and trigger jobs"},
 	{"runs", cli_runs_main, "list runs"},
 	{"run", cli_run_main, "show, follow the log of, or kill a run"},
+	{"executors", cli_executors_main, "list, disable, enable or drain executors"},
 	{"user", cli_user_main, "manage users"},
 	{"token", cli_token_main, "manage API tokens"},
 	{"cron", cli_cron_main, "compute and explain cron schedules"},

@@ -24,6 +24,7 @@ int cli_run_main(int argc, char **argv);     /* `clover run show|log|kill` */
 int cli_user_main(int argc, char **argv);    /* `clover user add|ls|rm` */
 int cli_token_main(int argc, char **argv);   /* `clover token create|ls|revoke` */
 int cli_version_main(int argc, char **argv); /* `clover version`: client and server versions */
+int cli_executors_main(int argc, char **argv); /* `clover executors [ls|disable|enable|drain]` */
 
 /*
  * `clover keygen [--force] NAME`: writes a CURVE key pair to NAME.key (secret,

@@ -74,6 +74,11 @@ check "GET /cluster lists the scheduler and the executors" \
 	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/cluster | python3 -c \"
 import json,sys; d=json.load(sys.stdin); assert len(d['schedulers'])==1 and len(d['executors'])==4, d\""
 
+check "clover executors shows a table of the executors" \
+	bash -c "out=\$('$CLOVER' executors --server http://127.0.0.1:$PORT --data '$DIR/data'); echo \"\$out\" | head -1 | grep -q '^ID *HOST *STATE *ENABLED' && echo \"\$out\" | grep -q '^w3 .*pool=w'"
+check "clover executors -o json" \
+	bash -c "'$CLOVER' executors -o json --server http://127.0.0.1:$PORT --data '$DIR/data' | python3 -c 'import json,sys; assert len(json.load(sys.stdin)[\"executors\"])==4'"
+
 put_job() { api -X POST -d "$1" "$URL/jobs" >/dev/null; }
 trigger() { api -X POST "$URL/jobs/$1/trigger" | py "print(d['run_id'])"; }
 run_state() { api "$URL/runs/$1" | py "print(d['state'])"; }
@@ -99,7 +104,7 @@ used=$(for r in $RR; do shard_execs "$r"; done | sort | tr '\n' ' ')
 check "round robin uses each worker once in three runs" [ "$used" = "w1 w2 w3 " ]
 
 # ---- disable / enable ----
-api -X POST "$URL/executors/w1/disable" >/dev/null
+"$CLOVER" executors disable w1 --server "http://127.0.0.1:$PORT" --data "$DIR/data" >/dev/null
 used=""
 for _ in 1 2 3 4; do
 	r=$(trigger rr); wait_for 10 is_state "$r" succeeded; used="$used $(shard_execs "$r")"
@@ -107,7 +112,7 @@ done
 check "a disabled executor gets no new shards" bash -c "! echo '$used' | grep -q w1"
 check "a disabled executor is listed as not enabled" bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | python3 -c \"
 import json,sys; d=json.load(sys.stdin); x=[x for x in d['executors'] if x['id']=='w1'][0]; assert not x['enabled'], x\""
-api -X POST "$URL/executors/w1/enable" >/dev/null
+"$CLOVER" executors enable w1 --server "http://127.0.0.1:$PORT" --data "$DIR/data" >/dev/null
 
 # ---- kill -9 a worker mid-shard: failover within the detection time ----
 put_job '{"name":"slow","schedule":"@manual","target":{"labels":{"pool":"w"}},
@@ -130,6 +135,10 @@ check "the lost worker leaves the listing" wait_for 5 bash -c "! curl -s -H 'Aut
 start_worker w4 stranger
 check "an unknown key is refused and logged" wait_for 10 grep -qF "refused executor key $(head -c 40 stranger.pub)" server.err
 check "the refused worker is not listed" bash -c "! curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w4\"'"
+
+# ---- drain: the executor finishes, says bye and leaves ----
+check "clover executors drain w3" "$CLOVER" executors drain w3 --server "http://127.0.0.1:$PORT" --data "$DIR/data"
+check "a drained executor leaves the listing" wait_for 10 bash -c "! curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w3\"'"
 
 # ---- shutdown ----
 kill -TERM "${PIDS[0]}"
