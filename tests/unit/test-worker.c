@@ -4,7 +4,8 @@
  * a proto_server in this test (ROUTER + CURVE on 127.0.0.1, a free port):
  * the hello carries id, labels, capacity, handlers and declared jobs; noop,
  * shell and custom handler dispatches come back as results, with progress
- * and log messages; a kill cancels a running shard; a drain makes the worker
+ * and log messages; with two schedulers each result goes back to the one
+ * that dispatched it; a kill cancels a running shard; a drain makes the worker
  * finish and leave; an unknown key is refused; results made while the
  * scheduler is gone are spooled and delivered once when it is back; after a
  * restart of the worker its unacknowledged results are delivered again, and
@@ -511,6 +512,51 @@ static void test_hello_and_runs(void **state)
 	sched_free(&s);
 }
 
+static void test_two_schedulers(void **state)
+{
+	struct sched a, b;
+	struct runner r;
+
+	(void)state;
+	sched_up(&a);
+	sched_up(&b);
+	/* Both schedulers share one key pair, as in a cluster. */
+	sched_down(&b);
+	b.key = a.key;
+	sched_bind(&b, "tcp://127.0.0.1:*");
+	{
+		const char *eps[] = {a.endpoint, b.endpoint};
+		clover_worker_options o = {
+			.schedulers = eps,
+			.nschedulers = 2,
+			.server_key = a.key.pub.z85,
+			.secret_key = worker_key.sec.z85,
+			.id = "w-2",
+		};
+
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(clover_worker_new(&o, &r.w), 0);
+	}
+	worker_start(&r);
+	WAIT_FOR(&a, a.hellos >= 1);
+	WAIT_FOR(&b, b.hellos >= 1);
+	dispatch(&a, 70, 0, 1, NOOP_SPEC, NULL);
+	dispatch(&b, 71, 0, 1, NOOP_SPEC, NULL);
+	WAIT_FOR(&a, result_of(&a, 70) != NULL);
+	WAIT_FOR(&b, result_of(&b, 71) != NULL);
+	/* Each result went to the scheduler that dispatched it, and only there. */
+	pump(&a, 200);
+	pump(&b, 200);
+	assert_null(result_of(&a, 71));
+	assert_null(result_of(&b, 70));
+	assert_int_equal(a.nresults, 1);
+	assert_int_equal(b.nresults, 1);
+	worker_join(&r);
+	clover_worker_free(r.w);
+	sched_free(&a);
+	sched_free(&b);
+}
+
 static void test_drain(void **state)
 {
 	struct sched s;
@@ -906,6 +952,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_hello_and_runs),
+		cmocka_unit_test(test_two_schedulers),
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_unknown_key_refused),
 		cmocka_unit_test(test_scheduler_gone_and_back),
