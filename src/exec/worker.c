@@ -130,6 +130,8 @@ struct clover_worker {
 
 	atomic_bool stop;
 	atomic_bool running;
+	_Atomic int64_t pending; /* results in the spool, as of the last commit */
+	bool spool_changed;      /* results stored or acknowledged this turn */
 	pthread_mutex_t qlock;
 	struct wev *qhead, *qtail;
 
@@ -318,6 +320,16 @@ static int load_endpoints(struct clover_worker *w, const clover_worker_options *
 	return 0;
 }
 
+/* Publishes the spool's result count for worker_pending(). Owner thread. */
+static void count_pending(struct clover_worker *w)
+{
+	int64_t n = spool_result_count(w->sp);
+
+	if (n >= 0)
+		atomic_store(&w->pending, n);
+	w->spool_changed = false;
+}
+
 /* Turns attempts left in flight by an earlier process into failed results. */
 static int recover_inflight(struct clover_worker *w)
 {
@@ -374,6 +386,7 @@ int clover_worker_new(const clover_worker_options *opt, clover_worker **out)
 	pthread_mutex_init(&w->qlock, NULL);
 	atomic_init(&w->stop, false);
 	atomic_init(&w->running, false);
+	atomic_init(&w->pending, 0);
 	buf_init(&w->frame, PROTO_FRAME_MAX);
 	hmap_init(&w->inflight);
 
@@ -406,6 +419,7 @@ int clover_worker_new(const clover_worker_options *opt, clover_worker **out)
 	}
 	if ((rc = recover_inflight(w)) != 0)
 		goto fail;
+	count_pending(w);
 	rc = proto_client_new((const char *const *)w->endpoints, w->nend, &w->secret,
 	                      &w->server_pub, &w->cli, &e);
 	if (rc != 0) {
@@ -550,8 +564,9 @@ void worker_stats(const clover_worker *w, struct worker_stats *out)
 
 int64_t worker_pending(clover_worker *w)
 {
-	return spool_result_count(w->sp);
+	return atomic_load(&w->pending);
 }
+
 
 /* ---- the handler context ---- */
 
@@ -1069,6 +1084,7 @@ static void on_msg(struct clover_worker *w, size_t i, const struct proto_msg *m)
 
 			if (spool_result_ack(w->sp, a->run_id, a->shard, a->attempt) == 0)
 				w->stats.acked++;
+			w->spool_changed = true;
 		}
 		break;
 	case PROTO_DRAIN:
@@ -1234,6 +1250,7 @@ static void on_exec_event(struct clover_worker *w, struct wev *q)
 		tx(w);
 		if (spool_result_put(w->sp, &r, w->endpoints[f->link], &added) == 0 && added) {
 			w->stats.results++;
+			w->spool_changed = true;
 			if ((it = add_item(w, ITEM_RESULT)) != NULL) {
 				it->link = f->link;
 				it->res = r;
@@ -1457,6 +1474,8 @@ static void turn_end(struct clover_worker *w)
 		on_exec_event(w, x);
 	if (tx_commit(w) != 0)
 		log_at(LOG_ERROR, SUB, "spool commit failed; results may be re-run");
+	if (w->spool_changed)
+		count_pending(w);
 	flush(w);
 	for (; q; q = next) {
 		next = q->next;

@@ -34,7 +34,10 @@ struct worker_stats {
 /* Copies the worker's counters. Not thread-safe against a running worker. */
 void worker_stats(const clover_worker *w, struct worker_stats *out);
 
-/* Unacknowledged results in the spool, or a negative CLOVER_E* code. Owner thread only. */
+/*
+ * Unacknowledged results in the spool, as of the end of the worker's last
+ * loop turn. Thread-safe (an atomic the owner thread publishes).
+ */
 int64_t worker_pending(clover_worker *w);
 
 #endif

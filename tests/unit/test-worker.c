@@ -672,7 +672,14 @@ static void test_results_spooled_while_gone(void **state)
 	WAIT_FOR(&s, s.started >= 1);
 	snprintf(endpoint, sizeof(endpoint), "%s", s.endpoint);
 	sched_down(&s);
-	sleep_ms(1500); /* the shard ends while no scheduler is there */
+	/* The shard ends while no scheduler is there: its result waits in the spool. */
+	{
+		int64_t end = time_mono_ms() + WAIT_MS;
+
+		while (worker_pending(r.w) != 1 && time_mono_ms() < end)
+			sleep_ms(20);
+	}
+	assert_int_equal(worker_pending(r.w), 1);
 
 	sched_bind(&s, endpoint);
 	s.auto_ack = true;
