@@ -6,7 +6,9 @@
  * by the engine thread arrive batched with tickets, a result reaches the
  * daemon's hook and its result-ack comes back only after remote_applied(),
  * a silent executor is declared lost (leave) after the configured timeout,
- * a bye leaves at once, and an unknown key is refused.
+ * a bye leaves at once, an unknown key is refused, a malformed frame is
+ * dropped while serving goes on, and a reconnection of the same executor
+ * takes its session over without a leave.
  */
 #include "daemon/remote.h"
 
@@ -382,6 +384,49 @@ static void frames_before_hello_get_bye(void **state)
 	teardown(&f);
 }
 
+static void malformed_frame_is_dropped_and_serving_goes_on(void **state)
+{
+	struct fixture f;
+	static const unsigned char junk[] = {0xCB, 0x01, 0x63, 0xFF, 0xFF};
+
+	(void)state;
+	setup(&f, 0);
+	assert_int_equal(proto_client_send_frame(f.cli, 0, junk, sizeof(junk)), 0);
+	/* The next hello is served as usual. */
+	say_hello(&f);
+	assert_int_equal(count_of(&f.seen, &f.seen.joins), 1);
+	teardown(&f);
+}
+
+static void reconnection_takes_over_without_a_leave(void **state)
+{
+	struct fixture f;
+	struct proto_client *c2;
+	struct remote_executor x[4];
+	struct error_info e;
+	const char *ep;
+
+	(void)state;
+	setup(&f, 0);
+	say_hello(&f);
+	/* The same executor (id and key) on a new connection, as after a network cut. */
+	ep = remote_endpoint(f.r);
+	assert_int_equal(proto_client_new(&ep, 1, &f.exec.sec, &f.sched.pub, &c2, &e), 0);
+	wait_link(c2, PROTO_CLIENT_UP);
+	{
+		struct proto_client *first = f.cli;
+
+		f.cli = c2;
+		say_hello(&f); /* waits for the welcome; joins stays 1 */
+		f.cli = first;
+	}
+	assert_int_equal(count_of(&f.seen, &f.seen.joins), 1);
+	assert_int_equal(count_of(&f.seen, &f.seen.leaves), 0);
+	assert_int_equal(remote_executors(f.r, x, 4), 1);
+	proto_client_free(c2);
+	teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +434,8 @@ int main(void)
 		cmocka_unit_test(silent_executor_is_lost),
 		cmocka_unit_test(unknown_key_refused),
 		cmocka_unit_test(frames_before_hello_get_bye),
+		cmocka_unit_test(malformed_frame_is_dropped_and_serving_goes_on),
+		cmocka_unit_test(reconnection_takes_over_without_a_leave),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
