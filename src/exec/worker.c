@@ -965,8 +965,14 @@ static void dispatch_one(struct clover_worker *w, size_t i, const struct proto_d
 		return;
 	}
 	ref_key(key, sizeof(key), d->run_id, d->shard, d->attempt);
-	if (hmap_get(&w->inflight, key) || spool_has(w->sp, d->run_id, d->shard, d->attempt)) {
+	if (hmap_get(&w->inflight, key)) {
 		add_ack(w, i, d, PROTO_ACK_DUPLICATE, NULL);
+		return;
+	}
+	if (spool_has(w->sp, d->run_id, d->shard, d->attempt)) {
+		/* Finished, result not acknowledged: the scheduler may have missed it. */
+		add_ack(w, i, d, PROTO_ACK_DUPLICATE, "finished; its result is sent again");
+		w->links[i].resend = true;
 		return;
 	}
 	rc = job_spec_parse(d->spec, strlen(d->spec), &spec, &e);

@@ -713,6 +713,10 @@ static void test_restart_redelivers(void **state)
 	dispatch(&s, 41, 0, 1, NOOP_SPEC, NULL);
 	WAIT_FOR(&s, s.nresults >= 2);
 	first = s.results[0].run_id; /* they run at once: either may finish first */
+	/* A re-dispatch of a finished, unacknowledged attempt: duplicate, result again. */
+	dispatch(&s, 40, 0, 1, NOOP_SPEC, NULL);
+	WAIT_FOR(&s, s.acks[PROTO_ACK_DUPLICATE] == 1 && s.nresults >= 4);
+	assert_non_null(strstr(s.ack_msg, "sent again"));
 	worker_join(&r);
 	clover_worker_free(r.w);
 
