@@ -78,6 +78,12 @@ const char *clover_errname(int code);
  */
 typedef struct clover_worker clover_worker;
 
+#if defined(__GNUC__) || defined(__clang__)
+#define CLOVER__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CLOVER__PRINTF(fmt, args)
+#endif
+
 /* What a handler receives: the shard it runs. Valid only during the call. */
 typedef struct clover_ctx clover_ctx;
 
@@ -201,8 +207,7 @@ const char *clover_ctx_handler_params(const clover_ctx *ctx);
 void clover_ctx_progress(clover_ctx *ctx, double fraction, const char *text);
 
 /* Writes one line, printf-style, to the shard's log (a newline is added). */
-void clover_ctx_log(clover_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void clover_ctx_log(clover_ctx *ctx, const char *fmt, ...) CLOVER__PRINTF(2, 3);
 
 /* True once the shard was killed or ran over its timeout: return soon. */
 bool clover_ctx_cancelled(const clover_ctx *ctx);
@@ -212,7 +217,7 @@ bool clover_ctx_cancelled(const clover_ctx *ctx);
  * -1, for `return clover_ctx_fail(ctx, "no file %s", path);`. The last call
  * wins.
  */
-int clover_ctx_fail(clover_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int clover_ctx_fail(clover_ctx *ctx, const char *fmt, ...) CLOVER__PRINTF(2, 3);
 
 #ifdef __cplusplus
 }
