@@ -49,7 +49,8 @@ static const char *const sql_text[ST_COUNT_] = {
 	                  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_RESULT_DEL] = "DELETE FROM results WHERE run_id = ?1 AND shard = ?2 AND attempt = ?3",
 	[ST_RESULT_LIST] = "SELECT run_id, shard, attempt, ticket, state, exit_code, started_at, "
-	                   "finished_at, message, endpoint FROM results ORDER BY seq LIMIT ?1",
+	                   "finished_at, message, endpoint, seq FROM results WHERE seq > ?2 "
+	                   "ORDER BY seq LIMIT ?1",
 	[ST_RESULT_COUNT] = "SELECT count(*) FROM results",
 	[ST_HAS] = "SELECT 1 FROM results WHERE run_id = ?1 AND shard = ?2 AND attempt = ?3 "
 	           "UNION ALL SELECT 1 FROM inflight WHERE run_id = ?1 AND shard = ?2 AND "
@@ -306,7 +307,8 @@ void spool_results_free(struct spool_result *v, size_t n)
 	free(v);
 }
 
-int spool_results(struct spool *sp, size_t max, struct spool_result **out, size_t *n)
+int spool_results(struct spool *sp, int64_t after_seq, size_t max, struct spool_result **out,
+                  size_t *n)
 {
 	sqlite3_stmt *st = sp->st[ST_RESULT_LIST];
 	struct spool_result *v = NULL;
@@ -316,6 +318,7 @@ int spool_results(struct spool *sp, size_t max, struct spool_result **out, size_
 	*out = NULL;
 	*n = 0;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	sqlite3_bind_int64(st, 2, after_seq);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct spool_result *r;
 
@@ -340,6 +343,7 @@ int spool_results(struct spool *sp, size_t max, struct spool_result **out, size_
 		r->item.exit_code = sqlite3_column_int(st, 5);
 		r->item.started_at = sqlite3_column_int64(st, 6);
 		r->item.finished_at = sqlite3_column_int64(st, 7);
+		r->seq = sqlite3_column_int64(st, 10);
 		len++;
 		if (sqlite3_column_type(st, 8) != SQLITE_NULL &&
 		    (r->item.message = dup_or_null((const char *)sqlite3_column_text(st, 8))) ==

@@ -28,6 +28,7 @@ struct spool;
 
 /* A spooled result: the wire item and the scheduler endpoint it belongs to. */
 struct spool_result {
+	int64_t seq;                   /* storing order, increasing, never reused */
 	struct proto_result_item item; /* item.message is owned by the record */
 	char *endpoint;                /* or NULL: any scheduler */
 };
@@ -100,11 +101,14 @@ bool spool_has(struct spool *sp, int64_t run_id, int shard, int attempt);
 int spool_result_ack(struct spool *sp, int64_t run_id, int shard, int attempt);
 
 /*
- * Lists up to `max` unacknowledged results in the order they were stored,
- * into a malloc'd array *out of *n (free with spool_results_free()). 0,
- * CLOVER_ESTORE or CLOVER_ENOMEM (then *out is NULL).
+ * Lists up to `max` unacknowledged results stored after the one numbered
+ * `after_seq` (0: from the first), in the order they were stored, into a
+ * malloc'd array *out of *n (free with spool_results_free()). A caller walks
+ * a long backlog by passing the last seq it got. 0, CLOVER_ESTORE or
+ * CLOVER_ENOMEM (then *out is NULL).
  */
-int spool_results(struct spool *sp, size_t max, struct spool_result **out, size_t *n);
+int spool_results(struct spool *sp, int64_t after_seq, size_t max, struct spool_result **out,
+                  size_t *n);
 void spool_results_free(struct spool_result *v, size_t n);
 
 /* Number of stored results, or a negative CLOVER_E* code. */

@@ -105,7 +105,9 @@ union any_item {
 struct link {
 	struct proto_session s;
 	bool up;
-	bool resend; /* send every spooled result of this link at the next flush */
+	bool resend;          /* sending every spooled result of this link, a chunk a turn */
+	int64_t resend_after; /* the spool seq the resend has reached */
+	uint64_t resent;      /* results the resend has sent so far */
 };
 
 struct clover_worker {
@@ -744,6 +746,14 @@ static bool link_live(const struct link *l)
 	return l->up && (l->s.state == PROTO_SESS_ACTIVE || l->s.state == PROTO_SESS_DRAINING);
 }
 
+/* Starts sending every spooled result of the link again, from the oldest. */
+static void resend_start(struct link *l)
+{
+	l->resend = true;
+	l->resend_after = 0;
+	l->resent = 0;
+}
+
 static int link_send(struct clover_worker *w, size_t i, const struct proto_msg *m)
 {
 	struct link *l = &w->links[i];
@@ -824,7 +834,7 @@ static void send_hello(struct clover_worker *w, size_t i)
 	handlers[k++] = "noop";
 	for (const struct handler *h = w->handlers; h; h = h->next)
 		handlers[k++] = h->name;
-	if (spool_results(w->sp, PROTO_RUNNING_MAX, &res, &nres) != 0)
+	if (spool_results(w->sp, 0, PROTO_RUNNING_MAX, &res, &nres) != 0)
 		goto out;
 	running = malloc((w->inflight.n + nres + 1) * sizeof(*running));
 	if (running == NULL)
@@ -972,7 +982,7 @@ static void dispatch_one(struct clover_worker *w, size_t i, const struct proto_d
 	if (spool_has(w->sp, d->run_id, d->shard, d->attempt)) {
 		/* Finished, result not acknowledged: the scheduler may have missed it. */
 		add_ack(w, i, d, PROTO_ACK_DUPLICATE, "finished; its result is sent again");
-		w->links[i].resend = true;
+		resend_start(&w->links[i]);
 		return;
 	}
 	rc = job_spec_parse(d->spec, strlen(d->spec), &spec, &e);
@@ -1073,7 +1083,7 @@ static void on_msg(struct clover_worker *w, size_t i, const struct proto_msg *m)
 	case PROTO_WELCOME:
 		log_at(LOG_INFO, SUB, "welcomed by %s (scheduler %s, heartbeat %u ms)",
 		       w->endpoints[i], m->welcome.scheduler_id, m->welcome.heartbeat_ms);
-		l->resend = true;
+		resend_start(l);
 		break;
 	case PROTO_DISPATCH:
 		for (uint32_t j = 0; j < m->dispatch.n; j++)
@@ -1283,17 +1293,22 @@ static struct wev *take_events(struct clover_worker *w)
 	return q;
 }
 
-/* Sends every spooled result that belongs to link i (or to no live endpoint). */
+/*
+ * Sends the next chunk of the spooled results that belong to link i (or to
+ * no endpoint we still have), oldest first; the resend ends with a chunk
+ * shorter than WORKER_RESEND_CHUNK. A failed send is tried again next turn
+ * from the same place.
+ */
 static void resend(struct clover_worker *w, size_t i)
 {
+	struct link *l = &w->links[i];
 	struct spool_result *v = NULL;
 	struct proto_result_item *items = NULL;
 	size_t n = 0, k = 0;
 
-	if (spool_results(w->sp, WORKER_RESEND_MAX, &v, &n) != 0 || n == 0)
-		goto out;
-	items = malloc(n * sizeof(*items));
-	if (items == NULL)
+	if (spool_results(w->sp, l->resend_after, WORKER_RESEND_CHUNK, &v, &n) != 0)
+		goto out; /* logged; next turn tries again */
+	if (n > 0 && (items = malloc(n * sizeof(*items))) == NULL)
 		goto out;
 	for (size_t j = 0; j < n; j++) {
 		bool mine = v[j].endpoint == NULL || strcmp(v[j].endpoint, w->endpoints[i]) == 0;
@@ -1309,10 +1324,17 @@ static void resend(struct clover_worker *w, size_t i)
 		if (mine)
 			items[k++] = v[j].item;
 	}
-	if (k > 0 && send_items(w, i, PROTO_RESULT, items, sizeof(*items), k) == 0) {
-		w->stats.results_sent += k;
-		log_at(LOG_INFO, SUB, "%zu unacknowledged result(s) sent to %s", k,
-		       w->endpoints[i]);
+	if (k > 0 && send_items(w, i, PROTO_RESULT, items, sizeof(*items), k) != 0)
+		goto out;
+	w->stats.results_sent += k;
+	l->resent += k;
+	if (n > 0)
+		l->resend_after = v[n - 1].seq;
+	if (n < WORKER_RESEND_CHUNK) {
+		l->resend = false;
+		if (l->resent > 0)
+			log_at(LOG_INFO, SUB, "%llu unacknowledged result(s) sent to %s",
+			       (unsigned long long)l->resent, w->endpoints[i]);
 	}
 out:
 	free(items);
@@ -1374,7 +1396,6 @@ static void flush(struct clover_worker *w)
 		}
 		/* results */
 		if (l->resend) {
-			l->resend = false;
 			resend(w, i);
 			continue;
 		}
@@ -1391,7 +1412,7 @@ static void flush(struct clover_worker *w)
 			               k) == 0)
 				w->stats.results_sent += k;
 			else
-				l->resend = true; /* they are in the spool; try again */
+				resend_start(l); /* they are in the spool; try again */
 		}
 	}
 	free(tmp);
@@ -1521,6 +1542,10 @@ int clover_worker_run(clover_worker *w)
 	while (!atomic_load(&w->stop)) {
 		int64_t now = time_mono_ms(), next = timers(w, now);
 		int wait = next > now ? (int)(next - now) : 0;
+
+		for (size_t i = 0; i < w->nend; i++)
+			if (w->links[i].resend && link_live(&w->links[i]))
+				wait = 0; /* more of a backlog to send */
 		struct proto_client_event ev;
 		struct error_info e;
 		int r;

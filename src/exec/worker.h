@@ -18,7 +18,7 @@
 
 #define WORKER_CAPACITY_DEFAULT 16
 #define WORKER_JOBS_BYTES_MAX   (3u * 1024 * 1024) /* declared specs, all together */
-#define WORKER_RESEND_MAX       65536              /* results re-sent per reconnection */
+#define WORKER_RESEND_CHUNK     4096               /* spooled results re-sent per loop turn */
 #define WORKER_QUEUE_MAX        100000 /* accepted shards waiting for a handler thread */
 
 /* Counters for tests and the command's log; read on the worker's thread or after run. */

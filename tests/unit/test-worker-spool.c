@@ -92,7 +92,7 @@ static void test_restart_order_and_ack(void **state)
 
 	sp = open_spool(); /* the executor restarted */
 	assert_int_equal(spool_result_count(sp), 3);
-	assert_int_equal(spool_results(sp, 100, &v, &n), 0);
+	assert_int_equal(spool_results(sp, 0, 100, &v, &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(v[0].item.run_id, 30);
 	assert_string_equal(v[0].item.message, "third-key-first");
@@ -109,10 +109,29 @@ static void test_restart_order_and_ack(void **state)
 	assert_int_equal(v[2].item.attempt, 3);
 	spool_results_free(v, n);
 
-	/* max limits the list. */
-	assert_int_equal(spool_results(sp, 1, &v, &n), 0);
+	/* max limits the list; after_seq walks on from where it stopped. */
+	assert_int_equal(spool_results(sp, 0, 1, &v, &n), 0);
 	assert_int_equal(n, 1);
-	spool_results_free(v, n);
+	assert_int_equal(v[0].item.run_id, 30);
+	{
+		int64_t last = v[0].seq;
+
+		spool_results_free(v, n);
+		assert_int_equal(spool_results(sp, last, 1, &v, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(v[0].item.run_id, 10);
+		assert_true(v[0].seq > last);
+		last = v[0].seq;
+		spool_results_free(v, n);
+		assert_int_equal(spool_results(sp, last, 10, &v, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(v[0].item.run_id, 20);
+		last = v[0].seq;
+		spool_results_free(v, n);
+		assert_int_equal(spool_results(sp, last, 10, &v, &n), 0);
+		assert_int_equal(n, 0);
+		spool_results_free(v, n);
+	}
 
 	/* An ack deletes exactly that attempt; an unknown ack is no error. */
 	assert_true(spool_has(sp, 10, 2, 1));
@@ -124,7 +143,7 @@ static void test_restart_order_and_ack(void **state)
 	spool_close(sp);
 
 	sp = open_spool();
-	assert_int_equal(spool_results(sp, 100, &v, &n), 0);
+	assert_int_equal(spool_results(sp, 0, 100, &v, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].item.run_id, 30);
 	assert_int_equal(v[1].item.run_id, 20);
@@ -132,7 +151,7 @@ static void test_restart_order_and_ack(void **state)
 	/* A stored result after the restart goes after the older ones. */
 	r = result(5, 0, 1, NULL);
 	assert_int_equal(spool_result_put(sp, &r, NULL, &added), 0);
-	assert_int_equal(spool_results(sp, 100, &v, &n), 0);
+	assert_int_equal(spool_results(sp, 0, 100, &v, &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(v[2].item.run_id, 5);
 	spool_results_free(v, n);

@@ -82,6 +82,9 @@ struct sched {
 	int64_t started_runs[64];
 	int nstarted_runs;
 	int log_before_start; /* output of a run whose start was not reported yet */
+	int64_t total_results; /* all result items; results[] keeps the first 64 */
+	int64_t last_run;
+	int out_of_order; /* a result whose run id was not above the previous one */
 };
 
 static struct proto_keypair worker_key;
@@ -205,7 +208,13 @@ static void on_msg(struct sched *s, struct proto_msg *m)
 			const struct proto_result_item *r = &m->result.items[i];
 			struct got_result *g = &s->results[s->nresults];
 
-			assert_true(s->nresults < 64);
+			acks[i] = (struct proto_result_ack_item){r->run_id, r->shard, r->attempt,
+			                                         r->ticket, PROTO_RACK_RECORDED};
+			s->total_results++;
+			s->out_of_order += r->run_id <= s->last_run;
+			s->last_run = r->run_id;
+			if (s->nresults == 64)
+				continue; /* counted only */
 			s->nresults++;
 			g->run_id = r->run_id;
 			g->shard = r->shard;
@@ -214,8 +223,6 @@ static void on_msg(struct sched *s, struct proto_msg *m)
 			g->state = r->state;
 			g->exit_code = r->exit_code;
 			snprintf(g->message, sizeof(g->message), "%s", r->message ? r->message : "");
-			acks[i] = (struct proto_result_ack_item){r->run_id, r->shard, r->attempt,
-			                                         r->ticket, PROTO_RACK_RECORDED};
 		}
 		if (s->auto_ack) {
 			out.kind = PROTO_RESULT_ACK;
@@ -775,6 +782,47 @@ static void test_restart_reports_lost_shard(void **state)
 	unlink(spool);
 }
 
+static void test_large_backlog(void **state)
+{
+	enum { BACKLOG = 10000 };
+	char spool[256];
+	struct spool *sp = NULL;
+	struct error_info e;
+	struct sched s;
+	struct runner r;
+
+	(void)state;
+	spool_path(spool, sizeof(spool), "backlog.spool");
+	sched_up(&s);
+	/* More results than one resend chunk, left by an earlier process. */
+	assert_int_equal(spool_open(spool, &sp, &e), 0);
+	assert_int_equal(spool_begin(sp), 0);
+	for (int i = 1; i <= BACKLOG; i++) {
+		struct proto_result_item it = {.run_id = i,
+		                               .attempt = 1,
+		                               .state = RUN_SUCCEEDED,
+		                               .finished_at = 1000};
+
+		assert_int_equal(spool_result_put(sp, &it, NULL, NULL), 0);
+	}
+	assert_int_equal(spool_commit(sp), 0);
+	spool_close(sp);
+
+	worker_make(&r, &s, &worker_key, spool, 2);
+	assert_int_equal(worker_pending(r.w), BACKLOG);
+	worker_start(&r);
+	WAIT_FOR(&s, s.total_results >= BACKLOG);
+	WAIT_FOR(&s, worker_pending(r.w) == 0);
+	pump(&s, 300);
+	/* Every one once, oldest first. */
+	assert_int_equal(s.total_results, BACKLOG);
+	assert_int_equal(s.out_of_order, 0);
+	worker_join(&r);
+	clover_worker_free(r.w);
+	sched_free(&s);
+	unlink(spool);
+}
+
 static int command(int argc, char **argv)
 {
 	int saved = dup(2), null = open("/dev/null", O_WRONLY), saved_out = dup(1), rc;
@@ -970,6 +1018,7 @@ int main(void)
 		cmocka_unit_test(test_results_spooled_while_gone),
 		cmocka_unit_test(test_restart_redelivers),
 		cmocka_unit_test(test_restart_reports_lost_shard),
+		cmocka_unit_test(test_large_backlog),
 		cmocka_unit_test(test_command_usage),
 		cmocka_unit_test(test_command_runs),
 	};
