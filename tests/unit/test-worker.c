@@ -904,6 +904,22 @@ static void test_command_runs(void **state)
 	write_file(jobs, "[" NOOP_SPEC ", " SHELL_SPEC "]");
 	spool_path(spool, sizeof(spool), "cmd.spool");
 
+	/* An invalid declared job, or a file that is not JSON, stops it at start. */
+	{
+		char bad[256];
+		char *args[] = {"worker", "--scheduler", s.endpoint, "--server-key", spub,
+		                "--key", base, "--spool", ":memory:", "--jobs", bad};
+
+		snprintf(bad, sizeof(bad), "%s/bad.json", dir);
+		write_file(bad, "[" NOOP_SPEC ", {\"name\":\"no-schedule\"}]");
+		assert_int_equal(command(11, args), 1);
+		write_file(bad, "not json");
+		assert_int_equal(command(11, args), 1);
+		write_file(bad, "42");
+		assert_int_equal(command(11, args), 1);
+		unlink(bad);
+	}
+
 	memset(&c, 0, sizeof(c));
 	{
 		char *args[] = {"worker", "--scheduler", s.endpoint, "--server-key", spub,
