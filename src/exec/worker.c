@@ -137,6 +137,10 @@ struct clover_worker {
 	pthread_mutex_t qlock;
 	struct wev *qhead, *qtail;
 
+	/* Parsed specs by their text: a scheduler sends the same spec again and again. */
+	struct hmap specs;
+	size_t spec_bytes; /* text held by `specs` */
+
 	/* State of one run(); owner thread only. */
 	struct exec_pool *pool;
 	struct hmap inflight;
@@ -171,6 +175,62 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 static void ref_key(char *out, size_t n, int64_t run_id, int shard, int attempt)
 {
 	snprintf(out, n, "%lld:%d:%d", (long long)run_id, shard, attempt);
+}
+
+struct spec_entry {
+	struct job_spec *spec;
+	char text[];
+};
+
+static void specs_clear(struct clover_worker *w)
+{
+	size_t it = 0;
+	const char *key;
+	void *val;
+
+	while (hmap_next(&w->specs, &it, &key, &val)) {
+		struct spec_entry *se = val;
+
+		job_spec_unref(se->spec);
+		free(se);
+	}
+	hmap_free(&w->specs);
+	hmap_init(&w->specs);
+	w->spec_bytes = 0;
+}
+
+/*
+ * Parses a dispatched spec, or finds it parsed already. Returns a new
+ * reference (job_spec_unref()), or NULL with `e` filled. The cache is
+ * emptied when it reaches WORKER_SPEC_CACHE_MAX entries or
+ * WORKER_SPEC_CACHE_BYTES of text, which bounds what dispatches can make it
+ * hold.
+ */
+static struct job_spec *spec_get(struct clover_worker *w, const char *text, struct error_info *e)
+{
+	struct spec_entry *se = hmap_get(&w->specs, text);
+	struct job_spec *spec = NULL;
+	size_t len;
+
+	if (se != NULL)
+		return job_spec_ref(se->spec);
+	len = strlen(text);
+	if (job_spec_parse(text, len, &spec, e) != 0)
+		return NULL;
+	if (w->specs.n >= WORKER_SPEC_CACHE_MAX || w->spec_bytes + len > WORKER_SPEC_CACHE_BYTES)
+		specs_clear(w);
+	se = malloc(sizeof(*se) + len + 1);
+	if (se == NULL)
+		return spec; /* uncached is fine */
+	memcpy(se->text, text, len + 1);
+	se->spec = job_spec_ref(spec);
+	if (hmap_put(&w->specs, se->text, se) != 0) {
+		job_spec_unref(se->spec);
+		free(se);
+	} else {
+		w->spec_bytes += len;
+	}
+	return spec;
 }
 
 static bool printable_id(const char *s)
@@ -391,6 +451,7 @@ int clover_worker_new(const clover_worker_options *opt, clover_worker **out)
 	atomic_init(&w->pending, 0);
 	buf_init(&w->frame, PROTO_FRAME_MAX);
 	hmap_init(&w->inflight);
+	hmap_init(&w->specs);
 
 	if (opt->capacity < 0 || opt->capacity > PROTO_CAPACITY_MAX) {
 		log_at(LOG_ERROR, SUB, "capacity %d: 1 - %d", opt->capacity, PROTO_CAPACITY_MAX);
@@ -466,6 +527,8 @@ void clover_worker_free(clover_worker *w)
 		free(q);
 	}
 	hmap_free(&w->inflight);
+	specs_clear(w);
+	hmap_free(&w->specs);
 	free(w->acks);
 	free(w->progs);
 	free(w->results);
@@ -985,8 +1048,8 @@ static void dispatch_one(struct clover_worker *w, size_t i, const struct proto_d
 		resend_start(&w->links[i]);
 		return;
 	}
-	rc = job_spec_parse(d->spec, strlen(d->spec), &spec, &e);
-	if (rc != 0) {
+	spec = spec_get(w, d->spec, &e);
+	if (spec == NULL) {
 		snprintf(msg, sizeof(msg), "spec: %.100s%s%.180s", e.field, e.field[0] ? ": " : "",
 		         e.message);
 		add_ack(w, i, d, PROTO_ACK_INVALID, msg);
