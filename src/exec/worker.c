@@ -14,11 +14,15 @@
  * take every event that is ready, handle them (dispatch -> exec_submit, kill
  * -> exec_kill, result-ack -> spool delete, drain), turn the pool's events
  * into progress, log and result items, commit the spool in one transaction,
- * and only then send the batched acks, progress and results, one frame per
- * kind and scheduler. Results are therefore durable before a scheduler can
- * acknowledge them. A scheduler that welcomes us (first time, after a
- * reconnection, or after our restart) is sent every spooled result that
- * belongs to it; results are idempotent by (run, shard, attempt) on its side.
+ * and only then send the batched acks, progress, output and results, one
+ * frame per kind and scheduler (output: one frame per chunk). Results are
+ * therefore durable before a scheduler can acknowledge them. A scheduler that
+ * welcomes us (first time, after a reconnection, or after our restart) is
+ * sent every spooled result that belongs to it, oldest first, 4096 a turn
+ * (a cursor on the spool's storing order); results are idempotent by
+ * (run, shard, attempt) on its side.
+ *
+ * Dispatched specs are parsed once per distinct text (a bounded cache).
  *
  * Log chunks and progress are not spooled: they are sent when a session is
  * up and dropped otherwise (the result carries the last progress text).
