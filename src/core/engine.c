@@ -1464,6 +1464,17 @@ int engine_executor_set_enabled(struct engine *e, const char *id, bool enabled)
 	return 0;
 }
 
+int engine_executor_running(const struct engine *e, const char *id)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < e->nexecs; i++) {
+		if (id == NULL || strcmp(e->execs[i]->id, id) == 0)
+			n += e->execs[i]->running;
+	}
+	return n;
+}
+
 int engine_executor_leave(struct engine *e, const char *id, int64_t now)
 {
 	struct eexec *x = NULL;

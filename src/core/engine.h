@@ -131,6 +131,11 @@ int engine_executor_join(struct engine *e, const char *id, const char *const *la
  * disabled executor as if it did not match. CLOVER_ENOENT: unknown id.
  */
 int engine_executor_set_enabled(struct engine *e, const char *id, bool enabled);
+/*
+ * Shards dispatched to executor `id` (NULL: to any executor) and not finished
+ * yet; 0 for an unknown id.
+ */
+int engine_executor_running(const struct engine *e, const char *id);
 /* A lost executor: its shards fail over (or are lost, per the job's failover). */
 int engine_executor_leave(struct engine *e, const char *id, int64_t now);
 

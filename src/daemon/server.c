@@ -1116,6 +1116,15 @@ static void prune(struct server *s, int64_t now)
 		       (long long)deleted);
 }
 
+/* Shards running on remote executors (the engine's count). */
+static int remote_busy(struct server *s)
+{
+	if (s->remote == NULL)
+		return 0;
+	return engine_executor_running(s->engine, NULL) -
+	       engine_executor_running(s->engine, LOCAL_EXECUTOR);
+}
+
 /*
  * The main loop. Returns when a signal asked to stop and the drain is over.
  */
@@ -1144,7 +1153,7 @@ static void loop(struct server *s)
 					log_at(LOG_INFO, "main",
 					       "stopping: no new fires; %d shard(s) running, waiting "
 					       "up to %llds",
-					       exec_busy(s->pool),
+					       exec_busy(s->pool) + remote_busy(s),
 					       (long long)(s->cfg.drain_grace_ms / 1000));
 					s->draining = true;
 					drain_deadline = time_mono_ms() + s->cfg.drain_grace_ms;
@@ -1163,7 +1172,9 @@ static void loop(struct server *s)
 		if (now >= s->next_prune)
 			prune(s, now);
 		carry_out(s);
-		if (s->draining && (exec_busy(s->pool) == 0 || time_mono_ms() >= drain_deadline))
+		/* Remote shards are waited for too: their results then need no retry. */
+		if (s->draining && ((exec_busy(s->pool) == 0 && remote_busy(s) == 0) ||
+				    time_mono_ms() >= drain_deadline))
 			return;
 	}
 }

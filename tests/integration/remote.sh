@@ -140,9 +140,15 @@ check "the refused worker is not listed" bash -c "! curl -s -H 'Authorization: B
 check "clover executors drain w3" "$CLOVER" executors drain w3 --server "http://127.0.0.1:$PORT" --data "$DIR/data"
 check "a drained executor leaves the listing" wait_for 10 bash -c "! curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w3\"'"
 
-# ---- shutdown ----
+# ---- shutdown: SIGTERM waits for remote shards, whose results are recorded ----
+put_job '{"name":"last","schedule":"@manual","target":{"labels":{"pool":"w"}},
+  "run":{"shell":"sleep 1; echo bye"}}'
+R=$(trigger last)
+check "a last shard runs on a worker" wait_for 10 is_state "$R" running
 kill -TERM "${PIDS[0]}"
 check "the server stops on SIGTERM with workers connected" wait_for 10 bash -c "! kill -0 ${PIDS[0]} 2>/dev/null"
+check "the stop waited for the remote shard and recorded its result" \
+	python3 -c "import sqlite3,sys; s=sqlite3.connect('$DIR/data/clover.db').execute('SELECT state FROM runs WHERE id=$R').fetchone()[0]; sys.exit(0 if s == 2 else 1)"
 
 echo "# passed $PASSED, failed $FAILED"
 if [ "$FAILED" -gt 0 ]; then

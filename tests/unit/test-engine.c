@@ -708,6 +708,32 @@ static void disabled_executor_gets_no_new_shards(void **state)
 	sim_free(s);
 }
 
+static void executor_running_counts_unfinished_shards(void **state)
+{
+	struct sim *s = sim_new(3);
+
+	(void)state;
+	s->duration = 5000;
+	put(s,
+	    "{\"name\":\"sh3\",\"schedule\":\"@manual\",\"shards\":{\"count\":3},\"run\":{"
+	    "\"shell\":\"x\"}}",
+	    s->now);
+	assert_int_equal(engine_executor_running(s->e, NULL), 0);
+	assert_int_equal(engine_trigger(s->e, "sh3", NULL, s->now, NULL), 0);
+	drain(s);
+	assert_int_equal(engine_executor_running(s->e, NULL), 3);
+	assert_int_equal(engine_executor_running(s->e, "x1"), 1);
+	assert_int_equal(engine_executor_running(s->e, "nobody"), 0);
+	/* A lost executor's shard fails over: still 3 in flight, none on x1. */
+	assert_int_equal(engine_executor_leave(s->e, "x1", s->now), 0);
+	drain(s);
+	assert_int_equal(engine_executor_running(s->e, NULL), 3);
+	assert_int_equal(engine_executor_running(s->e, "x1"), 0);
+	advance(s, s->now + 10000);
+	assert_int_equal(engine_executor_running(s->e, NULL), 0);
+	sim_free(s);
+}
+
 static void sharded_run_spreads_over_executors(void **state)
 {
 	struct sim *s = sim_new(3);
@@ -984,6 +1010,7 @@ int main(void)
 		cmocka_unit_test(seeded_simulation_with_lead_time_keeps_every_guarantee),
 		cmocka_unit_test(lead_time_fires_early_but_starts_on_time),
 		cmocka_unit_test(disabled_executor_gets_no_new_shards),
+		cmocka_unit_test(executor_running_counts_unfinished_shards),
 		cmocka_unit_test(job_change_withdraws_a_run_fired_ahead),
 		cmocka_unit_test(stopping_withdraws_runs_fired_ahead),
 	};
