@@ -71,10 +71,10 @@ const char *clover_errname(int code);
  * its own restart. See docs/client-library.md.
  *
  * Threads: clover_worker_new(), _handle(), _declare_job(), _run() and _free()
- * are called from one thread (the owner); clover_worker_stop() from any
- * thread or a signal handler. Handlers run on the worker's handler threads,
- * several at a time: they must be thread-safe with respect to each other and
- * to the rest of the application.
+ * are called from one thread (the owner); clover_worker_stop() and
+ * clover_worker_drain() from any thread or a signal handler. Handlers run on
+ * the worker's handler threads, several at a time: they must be thread-safe
+ * with respect to each other and to the rest of the application.
  */
 typedef struct clover_worker clover_worker;
 
@@ -159,7 +159,8 @@ int clover_worker_declare_job(clover_worker *w, const char *json);
 
 /*
  * Runs the worker on the calling thread until clover_worker_stop(), or until
- * a scheduler drained it and everything it ran has been delivered. On stop,
+ * it was drained (by a scheduler, or clover_worker_drain()) and everything it
+ * ran has been delivered. On stop,
  * shards still running are cancelled, their results spooled (and sent when a
  * scheduler is connected), and every scheduler is told bye. Returns 0, or
  * CLOVER_ESTATE when called twice at once, CLOVER_ENOMEM / CLOVER_ESTORE /
@@ -173,6 +174,18 @@ int clover_worker_run(clover_worker *w);
  * next run() return at once. NULL is a no-op.
  */
 void clover_worker_stop(clover_worker *w);
+
+/*
+ * Asks clover_worker_run() to drain and return: take no new shards (the
+ * schedulers are told at once), let the running ones finish, cancelling what
+ * still runs `grace_ms` from now (negative: no limit), deliver the results,
+ * say bye and return 0. Results that cannot be delivered (no scheduler
+ * connected, or none acknowledged them within 2 s after the grace period)
+ * stay in the spool for the next start. Thread-safe and async-signal-safe
+ * (atomic stores and a write(2)). A later clover_worker_stop() still stops
+ * at once. NULL is a no-op.
+ */
+void clover_worker_drain(clover_worker *w, int64_t grace_ms);
 
 /*
  * Frees the worker, closing its connections and spool. Must not be called

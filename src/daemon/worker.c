@@ -3,7 +3,9 @@
  * `clover worker`: a standalone executor process. It is a thin main over the
  * client library's worker (include/clover.h, src/exec/worker.c): options
  * become a clover_worker_options, job specs from --jobs are declared, and
- * SIGTERM/SIGINT call clover_worker_stop() (async-signal-safe). The worker
+ * the first SIGTERM/SIGINT drains the worker (clover_worker_drain() with
+ * --drain-grace), a second one stops it at once (clover_worker_stop()); both
+ * are async-signal-safe. The worker
  * serves the built-in run kinds (shell, http, the `noop` handler); an
  * application with handler functions of its own links the library instead
  * (examples/worker-hello.c). See docs/executors.md.
@@ -12,6 +14,7 @@
  */
 #include "daemon/daemon.h"
 
+#include "base/duration.h"
 #include "base/log.h"
 #include "clover.h"
 
@@ -30,6 +33,8 @@
 #define JOBS_FILE_MAX  (8L * 1024 * 1024)
 
 static clover_worker *the_worker;
+static int64_t drain_grace_ms = 30000;
+static volatile sig_atomic_t signals;
 
 static const char usage_text[] =
     "usage: clover worker --scheduler tcp://HOST:PORT --server-key FILE --key NAME [options]\n"
@@ -45,15 +50,22 @@ static const char usage_text[] =
     "  --spool FILE       where unacknowledged results are kept (default\n"
     "                     clover-worker-ID.spool in the current directory)\n"
     "  --jobs FILE        job specs to declare: a JSON array of specs, or one spec\n"
+    "  --drain-grace DUR  on SIGTERM, how long running shards may finish (default 30s)\n"
     "  --log-level LEVEL  trace, debug, info, warn, error, off (default info)\n"
     "\n"
-    "SIGTERM or SIGINT stops it: running shards are cancelled and their results\n"
-    "kept in the spool. See docs/executors.md.\n";
+    "SIGTERM or SIGINT drains it: no new shards, running ones get --drain-grace\n"
+    "to finish, results are delivered, then it exits. A second signal stops it at\n"
+    "once (running shards are cancelled, their results kept in the spool).\n"
+    "See docs/executors.md.\n";
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	clover_worker_stop(the_worker); /* an atomic store and a write(2) */
+	/* Both are atomic stores and a write(2). */
+	if (signals++ == 0)
+		clover_worker_drain(the_worker, drain_grace_ms);
+	else
+		clover_worker_stop(the_worker);
 }
 
 static int parse_int(const char *s, int min, int max, int *out)
@@ -127,6 +139,7 @@ int daemon_worker_main(int argc, char **argv)
 	char spool[PATH_MAX];
 	int rc;
 
+	drain_grace_ms = 30000;
 	memset(&o, 0, sizeof(o));
 	o.schedulers = schedulers;
 	o.labels = labels;
@@ -174,6 +187,14 @@ int daemon_worker_main(int argc, char **argv)
 			o.spool = v;
 		} else if (strcmp(a, "--jobs") == 0) {
 			jobs = v;
+		} else if (strcmp(a, "--drain-grace") == 0) {
+			struct error_info e;
+
+			if (duration_parse(v, &drain_grace_ms, &e) != 0) {
+				fprintf(stderr, "clover worker: --drain-grace '%s': %s\n", v,
+				        e.message);
+				return 2;
+			}
 		} else if (strcmp(a, "--log-level") == 0) {
 			level = v;
 		} else {
@@ -215,6 +236,7 @@ int daemon_worker_main(int argc, char **argv)
 		clover_worker_free(the_worker);
 		return 1;
 	}
+	signals = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

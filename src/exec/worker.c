@@ -54,6 +54,8 @@
 #define CTX_ERR_MAX 1024
 #define TURN_EVENTS 1024 /* link events taken in one turn before flushing */
 #define WAIT_MAX_MS 1000
+#define DRAIN_NONE  INT64_MIN
+#define DELIVER_MS  2000 /* after a self-drain's grace: time left to deliver results */
 
 struct handler {
 	struct handler *next;
@@ -136,6 +138,7 @@ struct clover_worker {
 
 	atomic_bool stop;
 	atomic_bool running;
+	_Atomic int64_t drain_req; /* clover_worker_drain()'s grace, or DRAIN_NONE */
 	_Atomic int64_t pending; /* results in the spool, as of the last commit */
 	bool spool_changed;      /* results stored or acknowledged this turn */
 	pthread_mutex_t qlock;
@@ -150,6 +153,7 @@ struct clover_worker {
 	struct hmap inflight;
 	bool in_tx;
 	bool draining, drain_killed, drained;
+	bool self_drain; /* clover_worker_drain(), not a scheduler's drain */
 	int64_t drain_deadline; /* monotonic ms; 0 none */
 	struct ack_out *acks;
 	size_t nacks, capacks;
@@ -453,6 +457,7 @@ int clover_worker_new(const clover_worker_options *opt, clover_worker **out)
 	atomic_init(&w->stop, false);
 	atomic_init(&w->running, false);
 	atomic_init(&w->pending, 0);
+	atomic_init(&w->drain_req, DRAIN_NONE);
 	buf_init(&w->frame, PROTO_FRAME_MAX);
 	hmap_init(&w->inflight);
 	hmap_init(&w->specs);
@@ -624,6 +629,15 @@ void clover_worker_stop(clover_worker *w)
 		return;
 	atomic_store(&w->stop, true);
 	proto_client_wake(w->cli); /* one write(2) to an eventfd */
+}
+
+/* Asks run() to drain and return; see include/clover.h. Async-signal-safe. */
+void clover_worker_drain(clover_worker *w, int64_t grace_ms)
+{
+	if (w == NULL)
+		return;
+	atomic_store(&w->drain_req, grace_ms < 0 ? -1 : grace_ms);
+	proto_client_wake(w->cli);
 }
 
 void worker_stats(const clover_worker *w, struct worker_stats *out)
@@ -1529,16 +1543,53 @@ static int64_t timers(struct clover_worker *w, int64_t now)
 	return next;
 }
 
-/* A drained worker leaves once nothing runs and every result was acknowledged. */
+/* Starts a drain the application asked for (clover_worker_drain()). */
+static void self_drain(struct clover_worker *w, int64_t grace_ms)
+{
+	log_at(LOG_INFO, SUB, "draining: finishing %d shard(s)%s, taking no new ones",
+	       exec_busy(w->pool), grace_ms >= 0 ? " within the grace period" : "");
+	w->draining = true;
+	w->self_drain = true;
+	if (grace_ms >= 0) {
+		int64_t at = time_mono_ms() + grace_ms;
+
+		if (w->drain_deadline == 0 || at < w->drain_deadline)
+			w->drain_deadline = at;
+	}
+	/* Tell the schedulers at once, so they stop routing to us. */
+	for (size_t i = 0; i < w->nend; i++)
+		if (link_live(&w->links[i]))
+			send_heartbeat(w, i);
+}
+
+/*
+ * A drained worker leaves once nothing runs and every result was
+ * acknowledged. After a self-drain it also leaves when no scheduler is
+ * connected to take the results, or DELIVER_MS after the grace period: the
+ * results stay in the spool for the next start.
+ */
 static bool drain_done(struct clover_worker *w)
 {
+	bool live = false;
+
 	if (!w->draining || w->inflight.n > 0 || exec_busy(w->pool) > 0)
 		return false;
-	if (spool_result_count(w->sp) != 0)
-		return false;
+	for (size_t i = 0; i < w->nend; i++)
+		live |= link_live(&w->links[i]);
+	if (atomic_load(&w->pending) != 0) {
+		if (!w->self_drain)
+			return false;
+		if (live && !(w->drain_deadline > 0 &&
+		              time_mono_ms() >= w->drain_deadline + DELIVER_MS))
+			return false;
+		log_at(LOG_WARN, SUB, "drained with %lld result(s) undelivered; they stay in the "
+		                      "spool",
+		       (long long)atomic_load(&w->pending));
+	} else {
+		log_at(LOG_INFO, SUB, "drained: every result delivered; leaving");
+	}
 	for (size_t i = 0; i < w->nend; i++)
 		send_bye(w, i, PROTO_BYE_DRAINED);
-	log_at(LOG_INFO, SUB, "drained: every result delivered; leaving");
 	return true;
 }
 
@@ -1586,7 +1637,7 @@ int clover_worker_run(clover_worker *w)
 		return CLOVER_EINVAL;
 	if (atomic_exchange(&w->running, true))
 		return CLOVER_ESTATE;
-	w->draining = w->drain_killed = false;
+	w->draining = w->drain_killed = w->self_drain = false;
 	w->drain_deadline = 0;
 	rc = pool_start(w);
 	if (rc != 0) {
@@ -1607,15 +1658,21 @@ int clover_worker_run(clover_worker *w)
 		}
 	rc = 0;
 	while (!atomic_load(&w->stop)) {
-		int64_t now = time_mono_ms(), next = timers(w, now);
-		int wait = next > now ? (int)(next - now) : 0;
+		int64_t now, next, grace = atomic_exchange(&w->drain_req, DRAIN_NONE);
+		struct proto_client_event ev;
+		struct error_info e;
+		int wait, r;
 
+		if (grace != DRAIN_NONE)
+			self_drain(w, grace);
+		now = time_mono_ms();
+		next = timers(w, now);
+		if (w->self_drain && w->drain_deadline > 0 && w->drain_deadline + DELIVER_MS < next)
+			next = w->drain_deadline + DELIVER_MS;
+		wait = next > now ? (int)(next - now) : 0;
 		for (size_t i = 0; i < w->nend; i++)
 			if (w->links[i].resend && link_live(&w->links[i]))
 				wait = 0; /* more of a backlog to send */
-		struct proto_client_event ev;
-		struct error_info e;
-		int r;
 
 		for (int k = 0; k < TURN_EVENTS && !atomic_load(&w->stop); k++) {
 			memset(&ev, 0, sizeof(ev));
@@ -1657,6 +1714,7 @@ int clover_worker_run(clover_worker *w)
 		for (size_t i = 0; i < w->nend; i++)
 			send_bye(w, i, PROTO_BYE_SHUTDOWN);
 	atomic_store(&w->stop, false);
+	atomic_store(&w->drain_req, DRAIN_NONE);
 	w->drained = false;
 	atomic_store(&w->running, false);
 	log_at(LOG_INFO, SUB, "executor %s stopped", w->id);

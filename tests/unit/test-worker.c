@@ -6,12 +6,14 @@
  * shell and custom handler dispatches come back as results, with progress
  * and log messages; with two schedulers each result goes back to the one
  * that dispatched it; a kill cancels a running shard; a drain makes the worker
- * finish and leave; an unknown key is refused; results made while the
- * scheduler is gone are spooled and delivered once when it is back; after a
+ * finish and leave (also when the application asks, clover_worker_drain(),
+ * with and without a scheduler to deliver to); an unknown key is refused;
+ * results made while the scheduler is gone are spooled and delivered once
+ * when it is back, also a backlog larger than a re-send chunk; after a
  * restart of the worker its unacknowledged results are delivered again, and
  * a shard that was running is reported as failed. The `clover worker`
- * command: usage errors, and a run with key files and a --jobs file that
- * SIGTERM stops.
+ * command: usage errors, a bad --jobs file, and a run with key files and a
+ * --jobs file that SIGTERM drains.
  */
 #include "base/log.h"
 #include "base/time.h"
@@ -596,6 +598,71 @@ static void test_drain(void **state)
 	sched_free(&s);
 }
 
+static void test_self_drain(void **state)
+{
+	struct sched s;
+	struct runner r;
+
+	(void)state;
+	sched_up(&s);
+	worker_make(&r, &s, &worker_key, NULL, 2);
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 1);
+	dispatch(&s, 80, 0, 1,
+	         "{\"name\":\"t-short\",\"schedule\":\"@every 1h\",\"run\":{\"shell\":\"sleep 0.3\"}}",
+	         NULL);
+	WAIT_FOR(&s, s.started >= 1);
+	clover_worker_drain(r.w, -1); /* no limit: the shard finishes */
+	WAIT_FOR(&s, s.draining_seen);
+	dispatch(&s, 81, 0, 1, NOOP_SPEC, NULL);
+	WAIT_FOR(&s, s.acks[PROTO_ACK_DRAINING] == 1);
+	WAIT_FOR(&s, s.byes == 1);
+	assert_int_equal(s.bye_reason, PROTO_BYE_DRAINED);
+	assert_int_equal(result_of(&s, 80)->state, RUN_SUCCEEDED);
+	pthread_join(r.thread, NULL); /* run() returned by itself */
+	assert_int_equal(r.rc, 0);
+
+	/* Again, with a grace period the shard outlives: it is cancelled. */
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 2);
+	dispatch(&s, 82, 0, 1, SLEEPY_SPEC, NULL);
+	WAIT_FOR(&s, s.started >= 2);
+	clover_worker_drain(r.w, 100);
+	WAIT_FOR(&s, s.byes == 2);
+	assert_int_equal(result_of(&s, 82)->state, RUN_CANCELLED);
+	pthread_join(r.thread, NULL);
+	assert_int_equal(r.rc, 0);
+	clover_worker_free(r.w);
+	sched_free(&s);
+}
+
+static void test_self_drain_alone(void **state)
+{
+	char spool[256];
+	struct sched s;
+	struct runner r;
+
+	(void)state;
+	spool_path(spool, sizeof(spool), "alone.spool");
+	sched_up(&s);
+	worker_make(&r, &s, &worker_key, spool, 2);
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 1);
+	dispatch(&s, 90, 0, 1,
+	         "{\"name\":\"t-short\",\"schedule\":\"@every 1h\",\"run\":{\"shell\":\"sleep 0.3\"}}",
+	         NULL);
+	WAIT_FOR(&s, s.started >= 1);
+	sched_down(&s);
+	/* No scheduler to deliver to: it leaves once the shard is done, result spooled. */
+	clover_worker_drain(r.w, -1);
+	pthread_join(r.thread, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(worker_pending(r.w), 1);
+	clover_worker_free(r.w);
+	sched_free(&s);
+	unlink(spool);
+}
+
 static void test_unknown_key_refused(void **state)
 {
 	struct proto_keypair stranger = keypair();
@@ -925,7 +992,7 @@ static void test_command_runs(void **state)
 		char *args[] = {"worker", "--scheduler", s.endpoint, "--server-key", spub,
 		                "--key", base, "--label", "zone=us", "--capacity", "3",
 		                "--id", "cmd-1", "--spool", spool, "--jobs", jobs,
-		                "--log-level", "warn"};
+		                "--log-level", "warn", "--drain-grace", "5s"};
 
 		c.argc = (int)(sizeof(args) / sizeof(args[0]));
 		memcpy(c.argv, args, sizeof(args));
@@ -942,12 +1009,19 @@ static void test_command_runs(void **state)
 	WAIT_FOR(&s, result_of(&s, 60) != NULL);
 	assert_int_equal(result_of(&s, 60)->state, RUN_SUCCEEDED);
 
-	/* SIGTERM goes through the handler's async-signal-safe stop. */
+	/* SIGTERM drains through the handler (async-signal-safe): the running
+	 * shard finishes and is delivered, then the command returns. */
+	dispatch(&s, 61, 0, 1,
+	         "{\"name\":\"t-short\",\"schedule\":\"@every 1h\",\"run\":{\"shell\":\"sleep 0.3\"}}",
+	         NULL);
+	WAIT_FOR(&s, s.started >= 2);
 	kill(getpid(), SIGTERM);
+	WAIT_FOR(&s, s.byes >= 1);
 	pthread_join(c.thread, NULL);
 	assert_int_equal(c.rc, 0);
-	WAIT_FOR(&s, s.byes >= 1);
-	assert_int_equal(s.bye_reason, PROTO_BYE_SHUTDOWN);
+	assert_int_equal(s.bye_reason, PROTO_BYE_DRAINED);
+	assert_non_null(result_of(&s, 61));
+	assert_int_equal(result_of(&s, 61)->state, RUN_SUCCEEDED);
 	sched_free(&s);
 	unlink(spool);
 	snprintf(base, sizeof(base), "%s/cmdkey.key", dir);
@@ -1029,6 +1103,8 @@ int main(void)
 		cmocka_unit_test(test_hello_and_runs),
 		cmocka_unit_test(test_two_schedulers),
 		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_self_drain),
+		cmocka_unit_test(test_self_drain_alone),
 		cmocka_unit_test(test_unknown_key_refused),
 		cmocka_unit_test(test_scheduler_gone_and_back),
 		cmocka_unit_test(test_results_spooled_while_gone),
