@@ -4,7 +4,7 @@
  * registers one handler, "hello", that logs a greeting, reports progress in
  * three steps and succeeds (or stops early when the shard is killed), and
  * declares a job that runs it every ten seconds. Then it serves schedulers
- * until SIGINT/SIGTERM. See docs/client-library.md.
+ * until SIGINT/SIGTERM, which drain it. See docs/client-library.md.
  *
  *   clover keygen sched; clover keygen app
  *   clover server --rpc-listen 127.0.0.1:7070 --server-key sched \
@@ -42,10 +42,16 @@ static int hello(clover_ctx *ctx, void *userdata)
 	return 0;
 }
 
+static volatile sig_atomic_t signals;
+
+/* The first signal lets running shards finish (10 s at most); a second stops at once. */
 static void on_signal(int sig)
 {
 	(void)sig;
-	clover_worker_stop(worker); /* async-signal-safe */
+	if (signals++ == 0)
+		clover_worker_drain(worker, 10000); /* async-signal-safe */
+	else
+		clover_worker_stop(worker);
 }
 
 int main(int argc, char **argv)
