@@ -451,6 +451,8 @@ static void on_hello(struct remote *r, const struct proto_peer *peer, struct pro
 	w.welcome.heartbeat_ms = (uint32_t)s->ps.heartbeat_ms;
 	w.welcome.dead_after_ms = (uint32_t)s->ps.dead_after_ms;
 	send_msg(r, s, &w);
+	if (h->njobs && r->hooks.declare)
+		r->hooks.declare(r->hooks.ctx, s->id, h->jobs, h->njobs);
 	if (!s->joined) {
 		s->joined = true;
 		log_at(LOG_INFO, SUB, "executor=%s joined (host %s, capacity %d, %s, key %s)", s->id,

@@ -51,6 +51,8 @@ struct remote_hooks {
 	void (*finished)(void *ctx, const char *id, uint32_t ticket, int64_t run_id, int shard,
 	                 int attempt, enum run_state state, int exit_code, const char *message,
 	                 int64_t at);
+	/* The job specs (JSON) an executor declared in its hello; NULL: ignored. */
+	void (*declare)(void *ctx, const char *id, const char *const *jobs, size_t njobs);
 	/* The executor did not accept a dispatch (busy, draining, invalid). */
 	void (*refused)(void *ctx, int64_t run_id, int shard, int attempt, const char *why);
 };

@@ -517,6 +517,64 @@ static void remote_finished(void *ctx, const char *id, uint32_t ticket, int64_t 
 	post(ctx, m);
 }
 
+/*
+ * Jobs an executor declares (docs/architecture.md "Remote executors"): a job
+ * that does not exist is created; an existing job is never changed by a
+ * declaration, since an operator may have changed it through the API (the
+ * difference is logged). Runs on the remote thread; store writes of jobs are
+ * synchronous, and the engine learns of a new job through the inbox.
+ */
+static void remote_declare(void *ctx, const char *id, const char *const *jobs, size_t njobs)
+{
+	struct server *s = ctx;
+
+	for (size_t i = 0; i < njobs; i++) {
+		struct job_spec *spec;
+		struct store_job j = {0};
+		struct error_info e;
+		bool created = false;
+		int rc;
+
+		if (job_spec_parse(jobs[i], strlen(jobs[i]), &spec, &e)) {
+			log_at(LOG_WARN, "remote", "executor=%s declared an invalid job: %s: %s", id,
+			       e.field, e.message);
+			continue;
+		}
+		rc = store_job_get(s->store, spec->name, &j);
+		if (rc == 0 && strcmp(j.spec, spec->json) != 0)
+			log_at(LOG_INFO, "remote",
+			       "job=%s declared by executor=%s differs from the stored job, which is "
+			       "kept (declarations never change an existing job)",
+			       spec->name, id);
+		store_job_clear(&j);
+		if (rc == CLOVER_ENOENT) {
+			rc = store_job_put(s->store, spec->name, spec->json, spec->paused,
+					   time_wall_ms(), 0, NULL, &created);
+			if (rc)
+				log_at(LOG_ERROR, "remote", "job=%s declared by executor=%s not saved: %s",
+				       spec->name, id, clover_strerror(rc));
+		} else if (rc) {
+			log_at(LOG_ERROR, "remote", "job=%s declared by executor=%s: %s", spec->name,
+			       id, clover_strerror(rc));
+		}
+		if (created) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "job created, declared by executor %s", id);
+			log_at(LOG_INFO, "remote", "job=%s created, declared by executor=%s",
+			       spec->name, id);
+			store_event_add(s->store, &(struct store_event){.at = time_wall_ms(),
+									 .level = STORE_LEVEL_INFO,
+									 .source = "remote",
+									 .node = (char *)id,
+									 .job = spec->name,
+									 .message = msg});
+			hook_job_changed(s, spec->name, spec);
+		}
+		job_spec_unref(spec);
+	}
+}
+
 static void remote_refused(void *ctx, int64_t run_id, int shard, int attempt, const char *why)
 {
 	struct msg *m = msg_new(MSG_REFUSED, NULL, why);
@@ -1043,7 +1101,8 @@ static int start(struct server *s, struct error_info *e)
 				  .started = remote_started,
 				  .progress = remote_progress,
 				  .finished = remote_finished,
-				  .refused = remote_refused},
+				  .refused = remote_refused,
+				  .declare = remote_declare},
 		};
 
 		if ((rc = remote_start(&ro, &s->remote, e)))

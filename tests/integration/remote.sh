@@ -52,13 +52,20 @@ PORT=$(grep -o 'http://127.0.0.1:[0-9]*' server.out | cut -d: -f3)
 EP=$(grep -o 'tcp://127.0.0.1:[0-9]*' server.out)
 URL="http://127.0.0.1:$PORT/api/v1"
 
-start_worker() { # start_worker NAME KEY: the pid goes to W_<NAME>
-	"$CLOVER" worker --scheduler "$EP" --server-key "$DIR/sched.pub" --key "$DIR/$2" --id "$1" \
-		--label pool=w --capacity 4 --spool "$DIR/$1.spool" >"$1.out" 2>"$1.err" &
+start_worker() { # start_worker NAME KEY [OPTION...]: the pid goes to W_<NAME>
+	local name=$1 key=$2; shift 2
+	"$CLOVER" worker --scheduler "$EP" --server-key "$DIR/sched.pub" --key "$DIR/$key" --id "$name" \
+		--label pool=w --capacity 4 --spool "$DIR/$name.spool" "$@" >"$name.out" 2>"$name.err" &
 	PIDS+=($!)
-	eval "W_$1=$!"
+	eval "W_$name=$!"
 }
-start_worker w1 w1
+# w1 declares two jobs; one of them exists already and must stay as it is.
+api -X POST -d '{"name":"kept","schedule":"@manual","run":{"shell":"echo original"}}' "$URL/jobs" >/dev/null
+cat >jobs.json <<'EOF2'
+[{"name":"declared","schedule":"@manual","target":{"labels":{"pool":"w"}},"run":{"shell":"echo declared"}},
+ {"name":"kept","schedule":"@manual","run":{"shell":"echo changed by the executor"}}]
+EOF2
+start_worker w1 w1 --jobs "$DIR/jobs.json"
 start_worker w2 w2
 start_worker w3 w3
 
@@ -93,6 +100,13 @@ check "a sharded run succeeds on the workers" wait_for 10 is_state "$R" succeede
 check "average spreads shards [0,1][2,3][4,5]" [ "$(shard_execs "$R")" = "w1 w1 w2 w2 w3 w3" ]
 check "a shard's output reaches the run log" wait_for 5 \
 	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' '$URL/runs/$R/log?shard=3' | grep -q 'shard 3'"
+
+# ---- declared jobs ----
+check "a job declared by a worker is created" \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/jobs/declared | grep -q 'echo declared'"
+check "a declared job runs" bash -c "r=\$(curl -s -X POST -H 'Authorization: Bearer $(cat data/admin.token)' $URL/jobs/declared/trigger | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"run_id\"])'); for i in \$(seq 50); do curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/runs/\$r | grep -q '\"state\":\"succeeded\"' && exit 0; sleep 0.1; done; exit 1"
+check "a declaration does not change an existing job" \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/jobs/kept | grep -q 'echo original'"
 
 # ---- routing: round robin over the three ----
 put_job '{"name":"rr","schedule":"@manual","concurrency":"allow",
