@@ -84,6 +84,7 @@ struct inflight {
 	size_t link;  /* the endpoint that dispatched it */
 	int64_t started_at;
 	uint64_t log_off;
+	struct job_spec *spec; /* a reference, for the job's name in log lines */
 };
 
 struct ack_out {
@@ -1090,7 +1091,9 @@ static void dispatch_one(struct clover_worker *w, size_t i, const struct proto_d
 	f->attempt = d->attempt;
 	f->ticket = d->ticket;
 	f->link = i;
+	f->spec = job_spec_ref(spec);
 	if (hmap_put(&w->inflight, f->key, f) != 0) {
+		job_spec_unref(f->spec);
 		free(f);
 		add_ack(w, i, d, PROTO_ACK_BUSY, "out of memory");
 		goto out;
@@ -1112,6 +1115,7 @@ static void dispatch_one(struct clover_worker *w, size_t i, const struct proto_d
 	rc = exec_submit(w->pool, &req);
 	if (rc != 0) {
 		hmap_del(&w->inflight, f->key);
+		job_spec_unref(f->spec);
 		free(f);
 		spool_inflight_del(w->sp, d->run_id, d->shard, d->attempt);
 		add_ack(w, i, d, rc == CLOVER_EAGAIN ? PROTO_ACK_BUSY : PROTO_ACK_DRAINING,
@@ -1128,11 +1132,16 @@ out:
 
 static void kill_one(struct clover_worker *w, const struct proto_kill_item *k)
 {
-	int rc = exec_kill(w->pool, k->run_id, k->shard, k->attempt, k->timed_out);
+	const struct inflight *f;
+	char key[64];
+	int rc;
 
-	log_at(LOG_DEBUG, SUB, "run=%lld shard=%d attempt=%d kill%s: %s", (long long)k->run_id,
-	       k->shard, k->attempt, k->timed_out ? " (timeout)" : "",
-	       rc == 0 ? "done" : clover_strerror(rc));
+	ref_key(key, sizeof(key), k->run_id, k->shard, k->attempt);
+	f = hmap_get(&w->inflight, key);
+	rc = exec_kill(w->pool, k->run_id, k->shard, k->attempt, k->timed_out);
+	log_at(LOG_DEBUG, SUB, "job=%s run=%lld shard=%d attempt=%d kill%s: %s",
+	       f ? f->spec->name : "?", (long long)k->run_id, k->shard, k->attempt,
+	       k->timed_out ? " (timeout)" : "", rc == 0 ? "done" : clover_strerror(rc));
 }
 
 static void on_drain(struct clover_worker *w, size_t i, const struct proto_drain *d)
@@ -1353,9 +1362,10 @@ static void on_exec_event(struct clover_worker *w, struct wev *q)
 				it->res = r;
 			}
 		}
-		log_at(LOG_DEBUG, SUB, "run=%lld shard=%d attempt=%d %s", (long long)f->run_id,
-		       f->shard, f->attempt, run_state_name(ev->state));
+		log_at(LOG_DEBUG, SUB, "job=%s run=%lld shard=%d attempt=%d %s", f->spec->name,
+		       (long long)f->run_id, f->shard, f->attempt, run_state_name(ev->state));
 		hmap_del(&w->inflight, f->key);
+		job_spec_unref(f->spec);
 		free(f);
 		break;
 	}
@@ -1705,8 +1715,10 @@ int clover_worker_run(clover_worker *w)
 		const char *key;
 		void *val;
 
-		while (hmap_next(&w->inflight, &it, &key, &val))
+		while (hmap_next(&w->inflight, &it, &key, &val)) {
+			job_spec_unref(((struct inflight *)val)->spec);
 			free(val);
+		}
 		hmap_free(&w->inflight);
 		hmap_init(&w->inflight);
 	}
