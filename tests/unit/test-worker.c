@@ -7,7 +7,8 @@
  * and log messages; with two schedulers each result goes back to the one
  * that dispatched it; a kill cancels a running shard; a drain makes the worker
  * finish and leave (also when the application asks, clover_worker_drain(),
- * with and without a scheduler to deliver to); an unknown key is refused;
+ * with and without a scheduler to deliver to); a scheduler silent for its
+ * dead_after is greeted again; an unknown key is refused;
  * results made while the scheduler is gone are spooled and delivered once
  * when it is back, also a backlog larger than a re-send chunk; after a
  * restart of the worker its unacknowledged results are delivered again, and
@@ -65,6 +66,9 @@ struct sched {
 	bool have_peer;
 	bool auto_ack; /* answer results with result-ack */
 	bool welcome;  /* answer hello with welcome */
+	bool welcomed; /* a welcome was sent: heartbeats are due */
+	int64_t last_hb;
+	uint64_t hb_seq;
 	uint32_t ticket;
 
 	int hellos;
@@ -131,6 +135,7 @@ static void sched_down(struct sched *s)
 	proto_server_free(s->srv);
 	s->srv = NULL;
 	s->have_peer = false;
+	s->welcomed = false;
 }
 
 static void sched_free(struct sched *s)
@@ -164,6 +169,7 @@ static void on_msg(struct sched *s, struct proto_msg *m)
 			out.kind = PROTO_WELCOME;
 			out.welcome = (struct proto_welcome){1, "test-sched", 42, 100, 2000};
 			sched_send(s, &out);
+			s->welcomed = true;
 		}
 		return;
 	case PROTO_ACK:
@@ -250,11 +256,27 @@ static void on_msg(struct sched *s, struct proto_msg *m)
 }
 
 /* Handles what arrives within `ms`. */
+/* Like a real scheduler, heartbeats every 100 ms, so the worker never finds it silent. */
+static void heartbeat(struct sched *s)
+{
+	struct proto_msg m;
+
+	if (!s->have_peer || !s->welcomed || time_mono_ms() - s->last_hb < 100)
+		return;
+	s->last_hb = time_mono_ms();
+	memset(&m, 0, sizeof(m));
+	m.kind = PROTO_HEARTBEAT;
+	m.heartbeat.seq = ++s->hb_seq;
+	m.heartbeat.at = time_wall_ms();
+	(void)proto_server_send(s->srv, &s->peer, &m); /* the peer may be gone */
+}
+
 static void pump(struct sched *s, int ms)
 {
 	int64_t end = time_mono_ms() + ms;
 
 	for (;;) {
+		heartbeat(s);
 		struct proto_peer peer;
 		struct proto_msg m;
 		struct error_info e;
@@ -661,6 +683,29 @@ static void test_self_drain_alone(void **state)
 	clover_worker_free(r.w);
 	sched_free(&s);
 	unlink(spool);
+}
+
+static void test_silent_scheduler(void **state)
+{
+	struct sched s;
+	struct runner r;
+	int64_t t0;
+
+	(void)state;
+	sched_up(&s);
+	worker_make(&r, &s, &worker_key, NULL, 1);
+	worker_start(&r);
+	WAIT_FOR(&s, s.hellos >= 1);
+	/* The scheduler stops sending: after dead_after (2 s) the worker says hello again. */
+	s.welcomed = false;
+	t0 = time_mono_ms();
+	WAIT_FOR(&s, s.hellos >= 2);
+	assert_true(time_mono_ms() - t0 >= 1500);
+	dispatch(&s, 95, 0, 1, NOOP_SPEC, NULL);
+	WAIT_FOR(&s, result_of(&s, 95) != NULL);
+	worker_join(&r);
+	clover_worker_free(r.w);
+	sched_free(&s);
 }
 
 static void test_unknown_key_refused(void **state)
@@ -1105,6 +1150,7 @@ int main(void)
 		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_self_drain),
 		cmocka_unit_test(test_self_drain_alone),
+		cmocka_unit_test(test_silent_scheduler),
 		cmocka_unit_test(test_unknown_key_refused),
 		cmocka_unit_test(test_scheduler_gone_and_back),
 		cmocka_unit_test(test_results_spooled_while_gone),
