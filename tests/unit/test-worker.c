@@ -26,6 +26,7 @@
 
 #include <signal.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -1136,8 +1137,22 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
 	(void)state;
-	rmdir(dir); /* the tests remove their spools; WAL files may remain */
+	/* What a failed test left behind (spools and their WAL files). */
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char p[512];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(dir);
 	return 0;
 }
 
