@@ -56,6 +56,7 @@
 #define WAIT_MAX_MS 1000
 #define DRAIN_NONE  INT64_MIN
 #define DELIVER_MS  2000 /* after a self-drain's grace: time left to deliver results */
+#define REHELLO_MS  30000 /* a scheduler that said bye on a live connection: hello again */
 
 struct handler {
 	struct handler *next;
@@ -115,6 +116,7 @@ struct link {
 	bool resend;          /* sending every spooled result of this link, a chunk a turn */
 	int64_t resend_after; /* the spool seq the resend has reached */
 	uint64_t resent;      /* results the resend has sent so far */
+	int64_t closed_at;    /* monotonic ms of the scheduler's bye (CLOSED session) */
 };
 
 struct clover_worker {
@@ -1200,10 +1202,20 @@ static void on_msg(struct clover_worker *w, size_t i, const struct proto_msg *m)
 		if (m->bye.reason == PROTO_BYE_NO_SESSION) {
 			log_at(LOG_INFO, SUB, "%s does not know us; hello again", w->endpoints[i]);
 			send_hello(w, i);
+		} else if (m->bye.reason == PROTO_BYE_TIMEOUT && !w->draining) {
+			/* It took us for dead (a network hiccup): start a new session. */
+			log_at(LOG_WARN, SUB, "%s declared us dead; hello again", w->endpoints[i]);
+			proto_session_init(&l->s, PROTO_ROLE_EXECUTOR, 0, 0, time_mono_ms());
+			send_hello(w, i);
 		} else {
-			log_at(LOG_INFO, SUB, "%s said bye (%s%s%s)", w->endpoints[i],
-			       proto_bye_reason_name(m->bye.reason), m->bye.message ? ": " : "",
-			       m->bye.message ? m->bye.message : "");
+			log_at(m->bye.reason == PROTO_BYE_REFUSED || m->bye.reason == PROTO_BYE_VERSION
+			               ? LOG_WARN
+			               : LOG_INFO,
+			       SUB, "%s said bye (%s%s%s); hello again after a reconnection or in %d s",
+			       w->endpoints[i], proto_bye_reason_name(m->bye.reason),
+			       m->bye.message ? ": " : "", m->bye.message ? m->bye.message : "",
+			       REHELLO_MS / 1000);
+			l->closed_at = time_mono_ms();
 		}
 		break;
 	default:
@@ -1522,6 +1534,16 @@ static int64_t timers(struct clover_worker *w, int64_t now)
 
 		if (!l->up)
 			continue;
+		if (l->s.state == PROTO_SESS_CLOSED && !w->draining) {
+			/* Refused, or told bye on a connection that stayed up: try again later. */
+			if (now - l->closed_at >= REHELLO_MS) {
+				proto_session_init(&l->s, PROTO_ROLE_EXECUTOR, 0, 0, now);
+				send_hello(w, i);
+			} else if (l->closed_at + REHELLO_MS < next) {
+				next = l->closed_at + REHELLO_MS;
+			}
+			continue;
+		}
 		due = proto_session_poll(&l->s, now);
 		if (due & PROTO_DUE_DEAD) {
 			log_at(LOG_WARN, SUB, "%s is silent; hello again", w->endpoints[i]);

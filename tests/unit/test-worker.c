@@ -8,7 +8,8 @@
  * that dispatched it; a kill cancels a running shard; a drain makes the worker
  * finish and leave (also when the application asks, clover_worker_drain(),
  * with and without a scheduler to deliver to); a scheduler silent for its
- * dead_after is greeted again; an unknown key is refused;
+ * dead_after is greeted again, and so is one that declared the worker dead;
+ * an unknown key is refused;
  * results made while the scheduler is gone are spooled and delivered once
  * when it is back, also a backlog larger than a re-send chunk; after a
  * restart of the worker its unacknowledged results are delivered again, and
@@ -704,6 +705,22 @@ static void test_silent_scheduler(void **state)
 	assert_true(time_mono_ms() - t0 >= 1500);
 	dispatch(&s, 95, 0, 1, NOOP_SPEC, NULL);
 	WAIT_FOR(&s, result_of(&s, 95) != NULL);
+
+	/* Declared dead by the scheduler: hello again at once. */
+	{
+		struct proto_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.kind = PROTO_BYE;
+		m.bye.reason = PROTO_BYE_TIMEOUT;
+		sched_send(&s, &m);
+		WAIT_FOR(&s, s.hellos >= 3);
+		/* Refused: no new hello before REHELLO_MS (30 s). */
+		m.bye.reason = PROTO_BYE_REFUSED;
+		sched_send(&s, &m);
+		pump(&s, 500);
+		assert_int_equal(s.hellos, 3);
+	}
 	worker_join(&r);
 	clover_worker_free(r.w);
 	sched_free(&s);
