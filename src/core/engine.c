@@ -48,6 +48,7 @@ struct eshard {
 	struct timer retry;
 	struct erun *run;
 	int index;
+	int reroutes; /* dispatches refused by an executor and sent to another */
 };
 
 struct erun {
@@ -518,7 +519,7 @@ static void dispatch(struct engine *e, struct erun *r, int idx, struct eexec *x,
 	a->params = r->rec.params;
 	a->executor = sh->executor;
 	/* A fire taken early (lead time) must not start before its instant. */
-	a->not_before = sh->attempt == 1 ? r->rec.scheduled_at : 0;
+	a->not_before = sh->attempt == 1 || r->rec.scheduled_at > now ? r->rec.scheduled_at : 0;
 }
 
 static char *no_executor_msg(const struct job_spec *spec)
@@ -1347,6 +1348,39 @@ int engine_shard_finished(struct engine *e, int64_t run_id, int shard, int attem
 	if (state == RUN_SUCCEEDED)
 		r->rec.shards[shard].progress = 1;
 	finish_shard(e, r, shard, state, msg, at, true);
+	return 0;
+}
+
+int engine_shard_refused(struct engine *e, int64_t run_id, int shard, int attempt,
+			 const char *why, int64_t now)
+{
+	struct erun *r = reported(e, run_id, shard, attempt);
+	struct shard_rec *sh;
+	struct eexec *from, *to = NULL, **m;
+
+	if (r == NULL)
+		return CLOVER_ENOENT;
+	sh = &r->rec.shards[shard];
+	from = exec_find(e, sh->executor);
+	if (r->xs[shard].reroutes < ENGINE_REROUTES_MAX && !r->killing &&
+	    (m = calloc(e->nexecs ? e->nexecs : 1, sizeof(*m))) != NULL) {
+		size_t n = match_execs(e, r->spec, m);
+
+		if (n > 1)
+			to = route_pick(e, r->job, m, n, sh->executor);
+		free(m);
+	}
+	if (to == NULL || to == from)
+		return engine_shard_finished(e, run_id, shard, attempt, RUN_FAILED, -1, why, now);
+	if (from && from->running > 0)
+		from->running--;
+	r->xs[shard].reroutes++;
+	event(e, ENGINE_EV_INFO, r->rec.job,
+	      fmt("run %lld shard %d: executor %s did not take it (%s); sent to %s",
+		  (long long)r->rec.id, shard, sh->executor ? sh->executor : "-",
+		  why ? why : "no reason given", to->id));
+	dispatch(e, r, shard, to, now);
+	persist(e, r);
 	return 0;
 }
 

@@ -108,6 +108,18 @@ int engine_shard_finished(struct engine *e, int64_t run_id, int shard, int attem
 			  enum run_state state, int exit_code, const char *message, int64_t at);
 
 /*
+ * The executor did not take a dispatched attempt (busy, draining, invalid, or
+ * its queue was full): the shard goes back to routing and is dispatched, as a
+ * new attempt, to another matching executor, at most ENGINE_REROUTES_MAX
+ * times per shard; with no other executor it finishes FAILED with `why` (and
+ * the retry policy applies). A fire taken early still starts at its instant.
+ * CLOVER_ENOENT for a stale or unknown attempt.
+ */
+#define ENGINE_REROUTES_MAX 3
+int engine_shard_refused(struct engine *e, int64_t run_id, int shard, int attempt,
+			 const char *why, int64_t now);
+
+/*
  * Takes back a run left unfinished by a previous process (crash recovery):
  * attempts that were running are lost; each lost shard is retried if its
  * job's retry policy allows, else the run ends `lost`. Call after the run's

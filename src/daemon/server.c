@@ -731,9 +731,8 @@ static void handle(struct server *s, struct msg *m)
 				       m->attempt, rc == CLOVER_ENOENT);
 		}
 		break;
-	case MSG_REFUSED:
-		engine_shard_finished(s->engine, m->run_id, m->shard, m->attempt, RUN_FAILED, -1,
-				      m->text, now);
+	case MSG_REFUSED: /* back to routing: another executor, if any */
+		engine_shard_refused(s->engine, m->run_id, m->shard, m->attempt, m->text, now);
 		break;
 	case MSG_EXEC_JOIN:
 		rc = engine_executor_join(s->engine, m->name, (const char *const *)m->labels,

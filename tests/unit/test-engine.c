@@ -734,6 +734,60 @@ static void executor_running_counts_unfinished_shards(void **state)
 	sim_free(s);
 }
 
+static void refused_dispatch_goes_to_another_executor(void **state)
+{
+	struct sim *s = sim_new(3);
+	int64_t id;
+
+	(void)state;
+	s->duration = 100000;
+	put(s,
+	    "{\"name\":\"rf\",\"schedule\":\"@manual\",\"target\":{\"route\":\"first\"},"
+	    "\"run\":{\"shell\":\"x\"}}",
+	    s->now);
+	assert_int_equal(engine_trigger(s->e, "rf", NULL, s->now, &id), 0);
+	drain(s);
+	assert_string_equal(s->runs[id - 1].shards[0].executor, "x0");
+	assert_int_equal(engine_shard_refused(s->e, id, 0, 2, "busy", s->now), CLOVER_ENOENT);
+	assert_int_equal(engine_shard_refused(s->e, id, 0, 1, "busy", s->now), 0);
+	drain(s);
+	/* Re-routed as attempt 2, away from x0; the slot on x0 is free again. */
+	assert_int_equal(s->runs[id - 1].shards[0].attempt, 2);
+	assert_string_not_equal(s->runs[id - 1].shards[0].executor, "x0");
+	assert_int_equal(engine_executor_running(s->e, "x0"), 0);
+	assert_int_equal(engine_executor_running(s->e, NULL), 1);
+	assert_non_null(strstr(s->last_event, "did not take it (busy)"));
+	/* After ENGINE_REROUTES_MAX re-routes the shard fails with the reason. */
+	for (int a = 2; a <= 1 + ENGINE_REROUTES_MAX; a++) {
+		assert_int_equal(engine_shard_refused(s->e, id, 0, a, "busy", s->now), 0);
+		drain(s);
+	}
+	assert_int_equal(s->runs[id - 1].state, RUN_FAILED);
+	assert_int_equal(engine_executor_running(s->e, NULL), 0);
+	sim_free(s);
+}
+
+static void refused_early_fire_still_starts_at_its_instant(void **state)
+{
+	struct sim *s = sim_new_lead(2, 500);
+
+	(void)state;
+	s->duration = 100;
+	put(s, "{\"name\":\"l\",\"schedule\":\"@every 1s\",\"run\":{\"shell\":\"x\"}}", s->now);
+	advance(s, T0 + 600); /* fired and dispatched ahead of T0 + 1000 */
+	assert_int_equal(s->np, 1);
+	assert_int_equal(engine_shard_refused(s->e, 1, 0, 1, "busy", s->now), 0);
+	drain(s);
+	assert_int_equal(s->np, 2);
+	assert_int_equal(s->p[1].attempt, 2);
+	assert_int_equal(s->p[1].start, T0 + 1000);
+	s->p[0].end = s->p[0].start = INT64_MAX; /* the refused attempt never runs */
+	advance(s, T0 + 1200);
+	assert_int_equal(s->runs[0].started_at, T0 + 1000);
+	assert_int_equal(s->runs[0].state, RUN_SUCCEEDED);
+	sim_free(s);
+}
+
 static void sharded_run_spreads_over_executors(void **state)
 {
 	struct sim *s = sim_new(3);
@@ -1011,6 +1065,8 @@ int main(void)
 		cmocka_unit_test(lead_time_fires_early_but_starts_on_time),
 		cmocka_unit_test(disabled_executor_gets_no_new_shards),
 		cmocka_unit_test(executor_running_counts_unfinished_shards),
+		cmocka_unit_test(refused_dispatch_goes_to_another_executor),
+		cmocka_unit_test(refused_early_fire_still_starts_at_its_instant),
 		cmocka_unit_test(job_change_withdraws_a_run_fired_ahead),
 		cmocka_unit_test(stopping_withdraws_runs_fired_ahead),
 	};
