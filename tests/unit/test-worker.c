@@ -46,7 +46,7 @@
 
 #define NOOP_SPEC    "{\"name\":\"t-noop\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"noop\"}}"
 #define SHELL_SPEC   "{\"name\":\"t-shell\",\"schedule\":\"@every 1h\",\"run\":{\"shell\":\"echo out-$CLOVER_SHARD; exit 3\"}}"
-#define HELLO_SPEC   "{\"name\":\"t-hello\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"hello\"}}"
+#define HELLO_SPEC   "{\"name\":\"t-hello\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"hello\",\"params\":\"hp\"}}"
 #define SLEEPY_SPEC  "{\"name\":\"t-sleepy\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"sleepy\"}}"
 #define MISSING_SPEC "{\"name\":\"t-miss\",\"schedule\":\"@every 1h\",\"run\":{\"handler\":\"nope\"}}"
 
@@ -363,6 +363,8 @@ static int hello_handler(clover_ctx *ctx, void *userdata)
 	               clover_ctx_shard_param(ctx) ? clover_ctx_shard_param(ctx) : "-",
 	               clover_ctx_params(ctx) ? clover_ctx_params(ctx) : "-",
 	               clover_ctx_attempt(ctx), (long long)clover_ctx_run_id(ctx));
+	clover_ctx_log(ctx, "handler params=%s",
+	               clover_ctx_handler_params(ctx) ? clover_ctx_handler_params(ctx) : "-");
 	clover_ctx_progress(ctx, 0.42, "4200 rows");
 	if (clover_ctx_scheduled_at(ctx) != 1700000000000)
 		return clover_ctx_fail(ctx, "bad scheduled_at");
@@ -490,6 +492,7 @@ static void test_hello_and_runs(void **state)
 	assert_int_equal(result_of(&s, 3)->state, RUN_SUCCEEDED);
 	assert_non_null(strstr(s.log, "hello from t-hello shard 2/3 param=p2 params={\"p\":1} "
 	                              "attempt=1 run=3"));
+	assert_non_null(strstr(s.log, "handler params=hp\n"));
 	assert_true(s.started >= 3);
 	assert_true(s.fraction > 0.41 && s.fraction < 0.43);
 	assert_string_equal(s.progress_msg, "4200 rows");
