@@ -100,7 +100,8 @@ struct server {
 	struct engine *engine;
 	struct exec_pool *pool;
 	struct api *api;
-	struct remote *remote; /* NULL: no remote executors */
+	struct remote *remote; /* NULL: no remote executors (or stopped) */
+	bool remote_on;        /* rpc_listen is set: executors other than "local" exist */
 	pthread_mutex_t xmu;   /* guards `disabled` */
 	char **disabled;       /* executor ids an operator disabled or drained */
 	size_t ndisabled;
@@ -619,7 +620,16 @@ static void carry_out(struct server *s)
 			       (long long)a[i].run->id, run_state_name(a[i].run->state));
 			break;
 		case ENGINE_ACT_DISPATCH: {
-			if (s->remote && strcmp(a[i].executor, LOCAL_EXECUTOR) != 0) {
+			if (s->remote_on && strcmp(a[i].executor, LOCAL_EXECUTOR) != 0) {
+				if (s->remote == NULL) {
+					/* Stopping: the run stays unfinished, recovered at start. */
+					log_at(LOG_INFO, "engine",
+					       "job=%s run=%lld shard=%d: not dispatched to executor=%s, "
+					       "the server is stopping",
+					       a[i].spec->name, (long long)a[i].run_id, a[i].shard,
+					       a[i].executor);
+					break;
+				}
 				log_at(LOG_DEBUG, "engine",
 				       "job=%s run=%lld shard=%d attempt=%d dispatch to executor=%s",
 				       a[i].spec->name, (long long)a[i].run_id, a[i].shard,
@@ -664,11 +674,13 @@ static void carry_out(struct server *s)
 			log_at(LOG_INFO, "engine", "run=%lld shard=%d attempt=%d kill%s",
 			       (long long)a[i].run_id, a[i].shard, a[i].attempt,
 			       a[i].timed_out ? " (timeout)" : "");
-			if (s->remote && strcmp(a[i].executor, LOCAL_EXECUTOR) != 0)
-				remote_kill(s->remote, &a[i]);
-			else
+			if (s->remote_on && strcmp(a[i].executor, LOCAL_EXECUTOR) != 0) {
+				if (s->remote)
+					remote_kill(s->remote, &a[i]);
+			} else {
 				exec_kill(s->pool, a[i].run_id, a[i].shard, a[i].attempt,
 					  a[i].timed_out);
+			}
 			break;
 		case ENGINE_ACT_EVENT: {
 			struct store_event ev = {
@@ -1106,6 +1118,7 @@ static int start(struct server *s, struct error_info *e)
 
 		if ((rc = remote_start(&ro, &s->remote, e)))
 			return rc;
+		s->remote_on = true;
 	}
 	return 0;
 }
