@@ -235,6 +235,23 @@ int remote_drain(struct remote *r, const char *id)
 	return 0;
 }
 
+int remote_reload_keys(struct remote *r, const char *executor_keys, struct error_info *e)
+{
+	struct proto_key *keys = calloc(KEYS_MAX, sizeof(*keys));
+	size_t n = 0;
+	int rc;
+
+	if (keys == NULL)
+		return error_set(e, CLOVER_ENOMEM, NULL, "out of memory");
+	rc = proto_keys_read(executor_keys, keys, KEYS_MAX, &n, e);
+	if (rc == 0 && (rc = proto_server_allow(r->srv, keys, n)))
+		error_set(e, rc, "executor_keys", "%s", clover_strerror(rc));
+	if (rc == 0)
+		log_at(LOG_INFO, SUB, "%zu executor key(s) accepted from %s", n, executor_keys);
+	free(keys);
+	return rc;
+}
+
 size_t remote_executors(struct remote *r, struct remote_executor *out, size_t max)
 {
 	size_t n = 0;

@@ -117,6 +117,13 @@ int remote_applied(struct remote *r, const char *id, uint32_t ticket, int64_t ru
 void remote_flush(struct remote *r);
 
 /*
+ * Re-reads the file of accepted executor keys (SIGHUP): later handshakes use
+ * the new set, connected executors stay. Thread-safe. On error (`e` says why)
+ * the old set stays.
+ */
+int remote_reload_keys(struct remote *r, const char *executor_keys, struct error_info *e);
+
+/*
  * Asks executor `id` to drain (finish its shards, take no new ones, then
  * leave). Thread-safe. CLOVER_ENOENT: no such executor.
  */

@@ -1167,6 +1167,18 @@ static void reload(struct server *s)
 	s->cfg.drain_grace_ms = c.drain_grace_ms;
 	log_set_level(s->cfg.log_level);
 	log_set_trace(s->cfg.trace);
+	if (s->remote) {
+		/*
+		 * New executors can be let in without a restart: the file is read
+		 * again (the one of the file or environment, else the flag's).
+		 */
+		if (c.executor_keys[0])
+			snprintf(s->cfg.executor_keys, sizeof(s->cfg.executor_keys), "%s",
+				 c.executor_keys);
+		if (remote_reload_keys(s->remote, s->cfg.executor_keys, &e))
+			log_at(LOG_ERROR, "main", "executor keys not reloaded, keeping the old ones: %s",
+			       e.message);
+	}
 	log_at(LOG_INFO, "main", "configuration reloaded");
 	store_event_add(s->store, &(struct store_event){.at = time_wall_ms(),
 							 .level = STORE_LEVEL_INFO,

@@ -149,6 +149,10 @@ check "the lost worker leaves the listing" wait_for 5 bash -c "! curl -s -H 'Aut
 start_worker w4 stranger
 check "an unknown key is refused and logged" wait_for 10 grep -qF "refused executor key $(head -c 40 stranger.pub)" server.err
 check "the refused worker is not listed" bash -c "! curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w4\"'"
+cat stranger.pub >>executors.keys
+kill -HUP "${PIDS[0]}"
+check "a key added to executor_keys gets in after SIGHUP, without a restart" \
+	wait_for 40 bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w4\"'"
 
 # ---- drain: the executor finishes, says bye and leaves ----
 check "clover executors drain w3" "$CLOVER" executors drain w3 --server "http://127.0.0.1:$PORT" --data "$DIR/data"
