@@ -624,10 +624,13 @@ static void send_batch(struct remote *r, struct sess *s, struct proto_msg *m, co
 			log_at(LOG_WARN, SUB, "executor=%s: %u %s item(s) not sent: %s", s->id,
 			       taken, proto_kind_name(m->kind), clover_strerror(rc));
 			/*
-			 * A full queue sends the shards back to routing; a vanished
-			 * peer is left to liveness, whose leave fails them over.
+			 * Not delivered (a full queue, or a connection that is gone:
+			 * ROUTER_MANDATORY says so at once): back to routing. A gone
+			 * connection may come back as a new one that takes the
+			 * session over, so liveness alone would leave them hanging.
 			 */
-			if (m->kind == PROTO_DISPATCH && rc == CLOVER_EAGAIN)
+			if (m->kind == PROTO_DISPATCH &&
+			    (rc == CLOVER_EAGAIN || rc == CLOVER_ENOENT))
 				refuse_all(r, p, taken, "the executor's queue is full");
 		}
 		p += (size_t)taken * size;

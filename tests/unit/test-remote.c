@@ -427,6 +427,36 @@ static void reconnection_takes_over_without_a_leave(void **state)
 	teardown(&f);
 }
 
+static void dispatch_to_a_closed_connection_is_refused(void **state)
+{
+	struct fixture f;
+	struct job_spec *spec;
+	struct error_info e;
+	const char *json = "{\"name\":\"j1\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"true\"}}";
+	struct engine_action a = {.kind = ENGINE_ACT_DISPATCH};
+	struct timespec ts = {0, 200 * 1000000L};
+
+	(void)state;
+	setup(&f, 0); /* 3 s until declared dead: the send fails first */
+	say_hello(&f);
+	proto_client_free(f.cli);
+	f.cli = NULL;
+	nanosleep(&ts, NULL); /* the ROUTER sees the disconnection */
+	assert_int_equal(job_spec_parse(json, strlen(json), &spec, &e), 0);
+	a.run_id = 9;
+	a.shard_count = 1;
+	a.attempt = 1;
+	a.spec = spec;
+	a.executor = "e1";
+	assert_int_equal(remote_dispatch(f.r, &a), 0);
+	job_spec_unref(spec);
+	remote_flush(f.r);
+	/* Not delivered: back to the engine's routing, not left hanging. */
+	wait_count(&f.seen, &f.seen.refused, 1);
+	assert_int_equal(count_of(&f.seen, &f.seen.leaves), 0);
+	teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +466,7 @@ int main(void)
 		cmocka_unit_test(frames_before_hello_get_bye),
 		cmocka_unit_test(malformed_frame_is_dropped_and_serving_goes_on),
 		cmocka_unit_test(reconnection_takes_over_without_a_leave),
+		cmocka_unit_test(dispatch_to_a_closed_connection_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
