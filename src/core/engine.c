@@ -71,6 +71,8 @@ struct eexec {
 	int running;
 	int64_t last_dispatch;
 	bool disabled; /* takes no new shards (engine_executor_set_enabled) */
+	bool expected; /* a placeholder (engine_executor_expect) until it joins */
+	bool reconcile; /* its recovered attempts await engine_executor_reconcile() */
 };
 
 /* int64 -> run, open addressing with backward-shift deletion. */
@@ -1429,13 +1431,18 @@ int engine_recover_run(struct engine *e, const struct run_rec *rec, int64_t now)
 	}
 	event(e, ENGINE_EV_WARN, rec->job,
 	      fmt("run %lld was left unfinished by a previous process; its unfinished shards are "
-		  "lost",
+		  "lost, except those on executors expected back",
 		  (long long)rec->id));
 	for (int i = 0; i < r->rec.nshards && r->open > 0; i++) {
 		struct shard_rec *sh = &r->rec.shards[i];
+		struct eexec *x = sh->attempt > 0 && sh->executor ? exec_find(e, sh->executor) : NULL;
 
 		if (run_state_final(sh->state))
 			continue;
+		if (x && x->expected) {
+			x->running++; /* it runs there still, or will be reconciled */
+			continue;
+		}
 		if (sh->attempt == 0)
 			sh->attempt = 1; /* never dispatched: count it as the lost first attempt */
 		finish_shard(e, r, i, RUN_LOST, strdup("the scheduler stopped while it ran"), now,
@@ -1457,6 +1464,31 @@ int engine_executor_join(struct engine *e, const char *id, const char *const *la
 {
 	struct eexec *x = exec_find(e, id), **v;
 
+	if (x && x->expected) {
+		/* The placeholder becomes the executor: labels and capacity from now. */
+		char **nl = calloc(nlabels ? nlabels : 1, sizeof(*nl));
+		size_t k = 0;
+
+		if (nl == NULL)
+			return CLOVER_ENOMEM;
+		for (; k < nlabels; k++) {
+			if ((nl[k] = strdup(labels[k])) == NULL) {
+				while (k > 0)
+					free(nl[--k]);
+				free(nl);
+				return CLOVER_ENOMEM;
+			}
+		}
+		for (size_t l = 0; l < x->nlabels; l++)
+			free(x->labels[l]);
+		free(x->labels);
+		x->labels = nl;
+		x->nlabels = nlabels;
+		x->capacity = capacity;
+		x->expected = false;
+		x->disabled = false;
+		return 0;
+	}
 	if (x)
 		return CLOVER_EEXIST;
 	x = calloc(1, sizeof(*x));
@@ -1486,6 +1518,86 @@ nomem:
 		free(x);
 	}
 	return CLOVER_ENOMEM;
+}
+
+/* True when shard `s` of `r` is in flight on executor `id` (and not being killed). */
+static bool on_executor(struct erun *r, int s, const char *id)
+{
+	struct shard_rec *sh = &r->rec.shards[s];
+
+	return !run_state_final(sh->state) && !heap_node_active(&r->xs[s].retry.node) &&
+	       sh->executor != NULL && strcmp(sh->executor, id) == 0 && !r->killing;
+}
+
+/*
+ * A shard whose executor `id` lost it: failover re-dispatches it to a
+ * matching executor; without failover (or any match) it is lost.
+ */
+static void lose_shard(struct engine *e, struct erun *r, int s, const char *id, int64_t now)
+{
+	if (r->spec->failover) {
+		struct eexec **m = calloc(e->nexecs ? e->nexecs : 1, sizeof(*m));
+		size_t n = m ? match_execs(e, r->spec, m) : 0;
+
+		if (n) {
+			event(e, ENGINE_EV_WARN, r->rec.job,
+			      fmt("run %lld shard %d fails over from lost executor %s",
+				  (long long)r->rec.id, s, id));
+			dispatch(e, r, s, route_pick(e, r->job, m, n, id), now);
+			persist(e, r);
+			free(m);
+			return;
+		}
+		free(m);
+	}
+	finish_shard(e, r, s, RUN_LOST, fmt("executor %s was lost", id), now, false);
+}
+
+int engine_executor_expect(struct engine *e, const char *id)
+{
+	struct eexec *x;
+	int rc;
+
+	if (exec_find(e, id))
+		return 0;
+	if ((rc = engine_executor_join(e, id, NULL, 0, 0)))
+		return rc;
+	x = exec_find(e, id);
+	x->expected = true;
+	x->reconcile = true;
+	x->disabled = true;
+	return 0;
+}
+
+int engine_executor_reconcile(struct engine *e, const char *id, const struct engine_ref *running,
+			      size_t n, int64_t now)
+{
+	struct eexec *x = exec_find(e, id);
+
+	if (x == NULL)
+		return CLOVER_ENOENT;
+	if (!x->reconcile)
+		return 0;
+	x->reconcile = false;
+	for (size_t i = 0; i < e->runs.cap; i++) {
+		struct erun *r = e->runs.slots[i];
+
+		for (int s = 0; r && s < r->rec.nshards; s++) {
+			bool listed = false;
+
+			if (!on_executor(r, s, id))
+				continue;
+			for (size_t k = 0; k < n && !listed; k++)
+				listed = running[k].run_id == r->rec.id && running[k].shard == s &&
+					 running[k].attempt == r->rec.shards[s].attempt;
+			if (listed)
+				continue;
+			if (x->running > 0)
+				x->running--;
+			lose_shard(e, r, s, id, now);
+		}
+	}
+	return 0;
 }
 
 int engine_executor_set_enabled(struct engine *e, const char *id, bool enabled)
@@ -1529,27 +1641,8 @@ int engine_executor_leave(struct engine *e, const char *id, int64_t now)
 		struct erun *r = e->runs.slots[i];
 
 		for (int s = 0; r && s < r->rec.nshards; s++) {
-			struct shard_rec *sh = &r->rec.shards[s];
-
-			if (run_state_final(sh->state) || heap_node_active(&r->xs[s].retry.node) ||
-			    sh->executor == NULL || strcmp(sh->executor, id) != 0 || r->killing)
-				continue;
-			if (r->spec->failover) {
-				struct eexec **m = calloc(e->nexecs ? e->nexecs : 1, sizeof(*m));
-				size_t n = m ? match_execs(e, r->spec, m) : 0;
-
-				if (n) {
-					event(e, ENGINE_EV_WARN, r->rec.job,
-					      fmt("run %lld shard %d fails over from lost executor %s",
-						  (long long)r->rec.id, s, id));
-					dispatch(e, r, s, route_pick(e, r->job, m, n, NULL), now);
-					persist(e, r);
-					free(m);
-					continue;
-				}
-				free(m);
-			}
-			finish_shard(e, r, s, RUN_LOST, fmt("executor %s was lost", id), now, false);
+			if (on_executor(r, s, id))
+				lose_shard(e, r, s, id, now);
 		}
 	}
 	for (size_t l = 0; l < x->nlabels; l++)

@@ -134,7 +134,10 @@ int engine_recover_run(struct engine *e, const struct run_rec *r, int64_t now);
  */
 int engine_withdraw_early(struct engine *e, const char *why, int64_t now);
 
-/* Executors that can run shards. `labels` is "k=v" strings. */
+/*
+ * Executors that can run shards. `labels` is "k=v" strings. CLOVER_EEXIST for
+ * a known id, except an expected one (engine_executor_expect), which it fills.
+ */
 int engine_executor_join(struct engine *e, const char *id, const char *const *labels,
 			 size_t nlabels, int capacity);
 /*
@@ -148,6 +151,27 @@ int engine_executor_set_enabled(struct engine *e, const char *id, bool enabled);
  * yet; 0 for an unknown id.
  */
 int engine_executor_running(const struct engine *e, const char *id);
+/*
+ * Scheduler restart without duplicates: before engine_recover_run(), the
+ * daemon *expects* each remote executor that had attempts in flight. An
+ * expected executor is a disabled placeholder (no labels, no new shards);
+ * engine_recover_run() keeps its attempts in flight instead of losing them.
+ * When the executor joins (engine_executor_join() fills the placeholder), the
+ * daemon calls engine_executor_reconcile() with the attempts the executor
+ * reports (its hello's running list): the recovered ones it does not report
+ * were lost and fail over (or are lost). An executor that never comes back is
+ * left with engine_executor_leave(), which fails them over. Expecting a known
+ * executor does nothing. CLOVER_ENOMEM.
+ */
+int engine_executor_expect(struct engine *e, const char *id);
+struct engine_ref {
+	int64_t run_id;
+	int shard;
+	int attempt;
+};
+/* Only the first call after engine_executor_expect() does anything. CLOVER_ENOENT. */
+int engine_executor_reconcile(struct engine *e, const char *id, const struct engine_ref *running,
+			      size_t n, int64_t now);
 /* A lost executor: its shards fail over (or are lost, per the job's failover). */
 int engine_executor_leave(struct engine *e, const char *id, int64_t now);
 

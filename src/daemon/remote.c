@@ -477,7 +477,7 @@ static void on_hello(struct remote *r, const struct proto_peer *peer, struct pro
 		       s->software[0] ? s->software : "unknown software", peer->key.z85);
 		if (r->hooks.join)
 			r->hooks.join(r->hooks.ctx, s->id, (const char *const *)s->labels,
-			              s->nlabels, s->capacity);
+			              s->nlabels, s->capacity, h->running, h->nrunning);
 	}
 }
 

@@ -25,6 +25,7 @@
 #include "base/error.h"
 #include "core/engine.h"
 #include "core/run.h"
+#include "proto/msg.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,9 +37,12 @@ struct store;
 /* Called on the remote thread; must not block for long. */
 struct remote_hooks {
 	void *ctx;
-	/* An executor said hello (labels are "k=v"). */
+	/*
+	 * An executor said hello (labels are "k=v"); `running` lists the attempts
+	 * it runs or holds results of (for reconciliation after a restart).
+	 */
 	void (*join)(void *ctx, const char *id, const char *const *labels, size_t nlabels,
-	             int capacity);
+	             int capacity, const struct proto_ref *running, size_t nrunning);
 	/* An executor left (bye), was declared dead, or was replaced. */
 	void (*leave)(void *ctx, const char *id);
 	void (*started)(void *ctx, int64_t run_id, int shard, int attempt, int64_t at);

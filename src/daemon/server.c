@@ -92,6 +92,8 @@ struct msg {
 	char **labels;
 	size_t nlabels;
 	int capacity;
+	struct engine_ref *refs; /* MSG_EXEC_JOIN: what the executor runs */
+	size_t nrefs;
 };
 
 struct server {
@@ -105,6 +107,10 @@ struct server {
 	pthread_mutex_t xmu;   /* guards `disabled` */
 	char **disabled;       /* executor ids an operator disabled or drained */
 	size_t ndisabled;
+	/* engine thread: remote executors expected back after a restart */
+	char **expected;
+	size_t nexpected;
+	int64_t expect_deadline; /* wall ms: then those still away are lost */
 	int evfd, sigfd;
 	pthread_mutex_t mu; /* guards inbox and closed */
 	struct msg *inbox;  /* newest first */
@@ -172,6 +178,7 @@ static void msg_free(struct msg *m)
 	for (size_t i = 0; i < m->nlabels; i++)
 		free(m->labels[i]);
 	free(m->labels);
+	free(m->refs);
 	job_spec_unref(m->spec);
 	free(m);
 }
@@ -438,10 +445,19 @@ static struct msg *msg_new(enum msg_kind kind, const char *name, const char *tex
 }
 
 static void remote_join(void *ctx, const char *id, const char *const *labels, size_t nlabels,
-			int capacity)
+			int capacity, const struct proto_ref *running, size_t nrunning)
 {
 	struct msg *m = msg_new(MSG_EXEC_JOIN, id, NULL);
 
+	if (m && nrunning && (m->refs = calloc(nrunning, sizeof(*m->refs))) == NULL) {
+		msg_free(m);
+		m = NULL;
+	}
+	for (size_t i = 0; m && i < nrunning; i++) {
+		m->refs[i] = (struct engine_ref){running[i].run_id, running[i].shard,
+						 running[i].attempt};
+		m->nrefs++;
+	}
 	if (m && (m->labels = calloc(nlabels ? nlabels : 1, sizeof(*m->labels)))) {
 		for (; m->nlabels < nlabels; m->nlabels++) {
 			if ((m->labels[m->nlabels] = strdup(labels[m->nlabels])) == NULL)
@@ -754,6 +770,20 @@ static void handle(struct server *s, struct msg *m)
 			       clover_strerror(rc));
 		else if (is_disabled(s, m->name)) /* an operator's choice outlives a reconnection */
 			engine_executor_set_enabled(s->engine, m->name, false);
+		if (rc == 0) {
+			/* Back after our restart: what it no longer runs fails over. */
+			engine_executor_reconcile(s->engine, m->name, m->refs, m->nrefs, now);
+			for (size_t i = 0; i < s->nexpected; i++) {
+				if (strcmp(s->expected[i], m->name) == 0) {
+					log_at(LOG_INFO, "engine",
+					       "executor=%s is back, reporting %zu attempt(s)",
+					       m->name, m->nrefs);
+					free(s->expected[i]);
+					s->expected[i] = s->expected[--s->nexpected];
+					break;
+				}
+			}
+		}
 		break;
 	case MSG_EXEC_ENABLE:
 		rc = engine_executor_set_enabled(s->engine, m->name, m->run_id != 0);
@@ -998,10 +1028,43 @@ struct recovery {
 	int64_t now;
 };
 
+/* Notes a remote executor that had attempts in flight, so recovery keeps them. */
+static int expect_executor(struct server *s, const char *id)
+{
+	char **v;
+
+	for (size_t i = 0; i < s->nexpected; i++) {
+		if (strcmp(s->expected[i], id) == 0)
+			return 0;
+	}
+	if ((v = realloc(s->expected, (s->nexpected + 1) * sizeof(*v))) == NULL)
+		return CLOVER_ENOMEM;
+	s->expected = v;
+	if ((v[s->nexpected] = strdup(id)) == NULL)
+		return CLOVER_ENOMEM;
+	s->nexpected++;
+	return engine_executor_expect(s->engine, id);
+}
+
 static int recover_run(void *ctx, const struct run_rec *r)
 {
 	struct recovery *l = ctx;
-	int rc = engine_recover_run(l->s->engine, r, l->now);
+	int rc = 0;
+
+	/*
+	 * With remote executors, their attempts are kept in flight: each
+	 * executor reports them when it is back (engine_executor_expect()).
+	 */
+	for (int i = 0; l->s->cfg.rpc_listen[0] && rc == 0 && i < r->nshards; i++) {
+		const struct shard_rec *sh = &r->shards[i];
+
+		if (!run_state_final(sh->state) && sh->attempt > 0 && sh->executor &&
+		    strcmp(sh->executor, LOCAL_EXECUTOR) != 0)
+			rc = expect_executor(l->s, sh->executor);
+	}
+	if (rc)
+		return rc;
+	rc = engine_recover_run(l->s->engine, r, l->now);
 
 	if (rc == CLOVER_ENOENT) {
 		/* Its job is gone: nothing can retry it. Record it as lost. */
@@ -1082,6 +1145,16 @@ static int start(struct server *s, struct error_info *e)
 		return error_set(e, rc, NULL, "cannot load jobs: %s", clover_strerror(rc));
 	if ((rc = store_run_unfinished(s->store, recover_run, &rcv)))
 		return error_set(e, rc, NULL, "cannot recover runs: %s", clover_strerror(rc));
+	if (s->nexpected) {
+		/* Long enough for executors to reconnect and say hello. */
+		int64_t grace = 3 * s->cfg.executor_timeout_ms;
+
+		s->expect_deadline = time_wall_ms() + (grace > 10000 ? grace : 10000);
+		log_at(LOG_INFO, "main",
+		       "%zu remote executor(s) had shards in flight; waiting for them until %lld ms "
+		       "from now",
+		       s->nexpected, (long long)(s->expect_deadline - time_wall_ms()));
+	}
 	log_at(LOG_INFO, "main", "loaded %zu jobs in %lld ms (%lld ms of parsing over the cores)%s",
 	       loaded, (long long)(time_mono_ms() - t0), (long long)(parse_ns / 1000000),
 	       bad ? "; some could not be scheduled" : "");
@@ -1223,6 +1296,8 @@ static void loop(struct server *s)
 
 		if (wake > s->next_prune)
 			wake = s->next_prune;
+		if (s->nexpected && wake > s->expect_deadline)
+			wake = s->expect_deadline;
 		timeout = wake <= now ? 0 : wake - now > 1000 ? 1000 : (int)(wake - now);
 		if (poll(fds, 2, timeout) < 0 && errno != EINTR)
 			log_at(LOG_ERROR, "main", "poll: %s", strerror(errno));
@@ -1254,6 +1329,18 @@ static void loop(struct server *s)
 			engine_tick(s->engine, now);
 		if (now >= s->next_prune)
 			prune(s, now);
+		if (s->nexpected && now >= s->expect_deadline) {
+			/* Not back: their shards fail over (or are lost). */
+			for (size_t i = 0; i < s->nexpected; i++) {
+				log_at(LOG_WARN, "engine",
+				       "executor=%s did not come back after the restart; its shards "
+				       "fail over",
+				       s->expected[i]);
+				engine_executor_leave(s->engine, s->expected[i], now);
+				free(s->expected[i]);
+			}
+			s->nexpected = 0;
+		}
 		carry_out(s);
 		/* Remote shards are waited for too: their results then need no retry. */
 		if (s->draining && ((exec_busy(s->pool) == 0 && remote_busy(s) == 0) ||
@@ -1308,6 +1395,9 @@ static void stop(struct server *s)
 	for (size_t i = 0; i < s->ndisabled; i++)
 		free(s->disabled[i]);
 	free(s->disabled);
+	for (size_t i = 0; i < s->nexpected; i++)
+		free(s->expected[i]);
+	free(s->expected);
 	if (s->evfd >= 0)
 		close(s->evfd);
 	if (s->sigfd >= 0)

@@ -8,7 +8,9 @@
 # per the strategies, that disabling an executor takes it out of routing,
 # that kill -9 of a worker mid-shard fails its shard over to another within
 # the detection time and the run completes, and that an unknown key is
-# refused. Usage: remote.sh /path/to/clover
+# refused, and that after kill -9 of the scheduler mid-shard the restarted
+# scheduler takes the worker's result for it without running it twice.
+# Usage: remote.sh /path/to/clover
 set -u
 
 CLOVER=${1:-${CLOVER_BIN:-}}
@@ -43,14 +45,23 @@ py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 cd "$DIR" || exit 1
 for k in sched w1 w2 w3 stranger; do "$CLOVER" keygen "$k" >/dev/null || exit 1; done
 cat w1.pub w2.pub w3.pub >executors.keys
-"$CLOVER" server --data "$DIR/data" --listen 127.0.0.1:0 --rpc-listen 127.0.0.1:0 \
-	--server-key "$DIR/sched" --executor-keys "$DIR/executors.keys" \
-	--executor-timeout 2s --kill-grace 1s --drain-grace 2s >server.out 2>server.err &
-PIDS+=($!)
-wait_for 10 grep -q 'executors:' server.out || { echo "server did not start"; cat server.err; exit 1; }
-PORT=$(grep -o 'http://127.0.0.1:[0-9]*' server.out | cut -d: -f3)
-EP=$(grep -o 'tcp://127.0.0.1:[0-9]*' server.out)
-URL="http://127.0.0.1:$PORT/api/v1"
+# A fixed executor port, so that a restarted server is found at the same address.
+RPCPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+EP="tcp://127.0.0.1:$RPCPORT"
+STARTS=0
+start_server() {
+	STARTS=$((STARTS + 1))
+	"$CLOVER" server --data "$DIR/data" --listen 127.0.0.1:0 --rpc-listen "127.0.0.1:$RPCPORT" \
+		--server-key "$DIR/sched" --executor-keys "$DIR/executors.keys" \
+		--executor-timeout 2s --kill-grace 1s --drain-grace 5s >>server.out 2>>server.err &
+	SPID=$!
+	PIDS+=($SPID)
+	wait_for 10 bash -c "[ \$(grep -c 'executors:' server.out) -ge $STARTS ]" ||
+		{ echo "server did not start"; cat server.err; exit 1; }
+	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' server.out | tail -1 | cut -d: -f3)
+	URL="http://127.0.0.1:$PORT/api/v1"
+}
+start_server
 
 start_worker() { # start_worker NAME KEY [OPTION...]: the pid goes to W_<NAME>
 	local name=$1 key=$2; shift 2
@@ -134,8 +145,7 @@ put_job '{"name":"slow","schedule":"@manual","target":{"labels":{"pool":"w"}},
 R=$(trigger slow)
 running_on_w2() { api "$URL/runs/$R" | py "import sys; sys.exit(0 if d['shards'][1]['state']=='running' and d['shards'][1]['executor']=='w2' else 1)"; }
 check "shard 1 runs on w2" wait_for 10 running_on_w2
-kill -9 "$W_w2"
-wait "$W_w2" 2>/dev/null # no "Killed" notice from the shell
+{ kill -9 "$W_w2"; wait "$W_w2"; } 2>/dev/null # no "Killed" notice from the shell
 t0=$(date +%s%3N)
 failed_over() { api "$URL/runs/$R" | py "import sys; s=d['shards'][1]; sys.exit(0 if s['attempt']==2 and s['executor'] not in ('w2', None) else 1)"; }
 check "the lost worker's shard fails over to another" wait_for 10 failed_over
@@ -150,7 +160,7 @@ start_worker w4 stranger
 check "an unknown key is refused and logged" wait_for 10 grep -qF "refused executor key $(head -c 40 stranger.pub)" server.err
 check "the refused worker is not listed" bash -c "! curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w4\"'"
 cat stranger.pub >>executors.keys
-kill -HUP "${PIDS[0]}"
+kill -HUP "$SPID"
 check "a key added to executor_keys gets in after SIGHUP, without a restart" \
 	wait_for 40 bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/executors | grep -q '\"w4\"'"
 
@@ -163,10 +173,28 @@ put_job '{"name":"last","schedule":"@manual","target":{"labels":{"pool":"w"}},
   "run":{"shell":"sleep 1; echo bye"}}'
 R=$(trigger last)
 check "a last shard runs on a worker" wait_for 10 is_state "$R" running
-kill -TERM "${PIDS[0]}"
-check "the server stops on SIGTERM with workers connected" wait_for 10 bash -c "! kill -0 ${PIDS[0]} 2>/dev/null"
+kill -TERM "$SPID"
+check "the server stops on SIGTERM with workers connected" wait_for 10 bash -c "! kill -0 $SPID 2>/dev/null"
 check "the stop waited for the remote shard and recorded its result" \
 	python3 -c "import sqlite3,sys; s=sqlite3.connect('$DIR/data/clover.db').execute('SELECT state FROM runs WHERE id=$R').fetchone()[0]; sys.exit(0 if s == 2 else 1)"
+
+# ---- kill -9 of the scheduler mid-shard: after its restart the worker reports
+# the shard and its result; it is not run a second time ----
+start_server
+back() { [ "$(executors)" = "local:active w1:active w4:active" ]; }
+check "the workers join the restarted server" wait_for 15 back
+put_job '{"name":"survivor","schedule":"@manual","target":{"labels":{"pool":"w"}},
+  "run":{"shell":"sleep 3; echo survived"}}'
+R=$(trigger survivor)
+check "the survivor shard runs on a worker" wait_for 10 is_state "$R" running
+{ kill -9 "$SPID"; wait "$SPID"; } 2>/dev/null
+start_server
+check "after the restart the run completes" wait_for 20 is_state "$R" succeeded
+check "with its first attempt: no duplicate" \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/runs/$R | python3 -c \"
+import json,sys; d=json.load(sys.stdin); assert d['shards'][0]['attempt']==1, d\""
+kill -TERM "$SPID"
+wait_for 10 bash -c "! kill -0 $SPID 2>/dev/null"
 
 echo "# passed $PASSED, failed $FAILED"
 if [ "$FAILED" -gt 0 ]; then

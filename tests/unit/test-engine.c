@@ -788,6 +788,90 @@ static void refused_early_fire_still_starts_at_its_instant(void **state)
 	sim_free(s);
 }
 
+static void restart_keeps_attempts_of_expected_executors(void **state)
+{
+	struct sim *s = sim_new(2); /* x0, x1 */
+	struct run_rec rec = {0};
+	struct shard_rec sh[3] = {0};
+	struct engine_ref still = {.run_id = 42, .shard = 0, .attempt = 1};
+	const char *lab[] = {"pool=w"};
+
+	(void)state;
+	s->duration = 100000;
+	put(s, "{\"name\":\"rj\",\"schedule\":\"@manual\",\"shards\":{\"count\":3},\"run\":{"
+	       "\"shell\":\"x\"}}",
+	    s->now);
+	/* A run left by a previous process: shards 0 and 1 on remote r1, shard 2 on x0. */
+	rec.id = 42;
+	rec.job = "rj";
+	rec.scheduled_at = s->now - 1000;
+	rec.state = RUN_RUNNING;
+	rec.nshards = 3;
+	rec.shards = sh;
+	for (int i = 0; i < 3; i++) {
+		sh[i].state = RUN_RUNNING;
+		sh[i].attempt = 1;
+		sh[i].executor = i < 2 ? "r1" : "x0";
+	}
+	assert_int_equal(engine_executor_expect(s->e, "r1"), 0);
+	assert_int_equal(engine_executor_expect(s->e, "x0"), 0); /* known: nothing */
+	assert_int_equal(engine_recover_run(s->e, &rec, s->now), 0);
+	drain(s);
+	/* x0's shard is lost (the built-in kind), r1's two wait for r1. */
+	assert_int_equal(s->runs[41].shards[2].state, RUN_LOST);
+	assert_int_equal(s->runs[41].shards[0].state, RUN_RUNNING);
+	assert_int_equal(engine_executor_running(s->e, "r1"), 2);
+	/* The expected placeholder gets no new work. */
+	assert_int_equal(engine_trigger(s->e, "rj", NULL, s->now, NULL), 0);
+	drain(s);
+	for (int i = 0; i < s->np; i++)
+		assert_string_not_equal(s->p[i].executor, "r1");
+	/* r1 comes back reporting shard 0 only: shard 1 was lost and fails over. */
+	assert_int_equal(engine_executor_join(s->e, "r1", lab, 1, 8), 0);
+	assert_int_equal(engine_executor_join(s->e, "r1", lab, 1, 8), CLOVER_EEXIST);
+	assert_int_equal(engine_executor_reconcile(s->e, "r1", &still, 1, s->now), 0);
+	drain(s);
+	assert_int_equal(s->runs[41].shards[0].attempt, 1);
+	assert_int_equal(s->runs[41].shards[1].attempt, 2);
+	assert_string_not_equal(s->runs[41].shards[1].executor, "r1");
+	/* Its result for shard 0 is accepted: no duplicate run of it. */
+	assert_int_equal(engine_shard_finished(s->e, 42, 0, 1, RUN_SUCCEEDED, 0, NULL, s->now), 0);
+	/* A second reconcile does nothing. */
+	assert_int_equal(engine_executor_reconcile(s->e, "r1", NULL, 0, s->now), 0);
+	assert_int_equal(engine_executor_reconcile(s->e, "nobody", NULL, 0, s->now), CLOVER_ENOENT);
+	sim_free(s);
+}
+
+static void expected_executor_that_never_returns_fails_over(void **state)
+{
+	struct sim *s = sim_new(1);
+	struct run_rec rec = {0};
+	struct shard_rec sh = {0};
+
+	(void)state;
+	s->duration = 100;
+	put(s, "{\"name\":\"rj\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"x\"}}", s->now);
+	rec.id = 7;
+	rec.job = "rj";
+	rec.scheduled_at = s->now - 1000;
+	rec.state = RUN_RUNNING;
+	rec.nshards = 1;
+	rec.shards = &sh;
+	sh.state = RUN_RUNNING;
+	sh.attempt = 1;
+	sh.executor = "gone";
+	assert_int_equal(engine_executor_expect(s->e, "gone"), 0);
+	assert_int_equal(engine_recover_run(s->e, &rec, s->now), 0);
+	drain(s);
+	assert_int_equal(engine_executor_leave(s->e, "gone", s->now), 0);
+	drain(s);
+	assert_string_equal(s->runs[6].shards[0].executor, "x0");
+	assert_int_equal(s->runs[6].shards[0].attempt, 2);
+	advance(s, s->now + 1000);
+	assert_int_equal(s->runs[6].state, RUN_SUCCEEDED);
+	sim_free(s);
+}
+
 static void sharded_run_spreads_over_executors(void **state)
 {
 	struct sim *s = sim_new(3);
@@ -1067,6 +1151,8 @@ int main(void)
 		cmocka_unit_test(executor_running_counts_unfinished_shards),
 		cmocka_unit_test(refused_dispatch_goes_to_another_executor),
 		cmocka_unit_test(refused_early_fire_still_starts_at_its_instant),
+		cmocka_unit_test(restart_keeps_attempts_of_expected_executors),
+		cmocka_unit_test(expected_executor_that_never_returns_fails_over),
 		cmocka_unit_test(job_change_withdraws_a_run_fired_ahead),
 		cmocka_unit_test(stopping_withdraws_runs_fired_ahead),
 	};

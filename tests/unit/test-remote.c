@@ -41,10 +41,12 @@ struct seen {
 	int64_t leave_at;
 };
 
-static void h_join(void *ctx, const char *id, const char *const *labels, size_t n, int capacity)
+static void h_join(void *ctx, const char *id, const char *const *labels, size_t n, int capacity,
+		   const struct proto_ref *running, size_t nrunning)
 {
 	struct seen *s = ctx;
 
+	(void)running, (void)nrunning;
 	pthread_mutex_lock(&s->mu);
 	s->joins++;
 	snprintf(s->join_id, sizeof(s->join_id), "%s", id);
