@@ -376,6 +376,7 @@ static void on_hello(struct remote *r, const struct proto_peer *peer, struct pro
 	char id[PROTO_ID_MAX + 1];
 	uint8_t version;
 	int64_t now = time_mono_ms();
+	bool was_joined;
 
 	if (proto_negotiate(h->min_version, h->max_version, &version)) {
 		send_bye_peer(r, peer, PROTO_BYE_VERSION, "no common protocol version");
@@ -427,11 +428,14 @@ static void on_hello(struct remote *r, const struct proto_peer *peer, struct pro
 	}
 	if (proto_session_recv(&s->ps, m, now, &e))
 		return;
+	was_joined = s->joined;
 	/* A reconnection of a known executor: the new connection takes over, no leave. */
 	if (old && old != s) {
-		s->joined = true;
+		pthread_mutex_lock(&r->smu);
 		old->joined = false;
+		pthread_mutex_unlock(&r->smu);
 		sess_remove(r, old, false);
+		was_joined = true;
 	}
 	{
 		char **labels = calloc(h->nlabels ? h->nlabels : 1, sizeof(*labels));
@@ -460,6 +464,7 @@ static void on_hello(struct remote *r, const struct proto_peer *peer, struct pro
 		snprintf(s->software, sizeof(s->software), "%s", h->software ? h->software : "");
 		s->capacity = (int)h->capacity;
 		s->heard_wall = time_wall_ms();
+		s->joined = true;
 		pthread_mutex_unlock(&r->smu);
 	}
 	w.welcome.version = version;
@@ -470,8 +475,7 @@ static void on_hello(struct remote *r, const struct proto_peer *peer, struct pro
 	send_msg(r, s, &w);
 	if (h->njobs && r->hooks.declare)
 		r->hooks.declare(r->hooks.ctx, s->id, h->jobs, h->njobs);
-	if (!s->joined) {
-		s->joined = true;
+	if (!was_joined) {
 		log_at(LOG_INFO, SUB, "executor=%s joined (host %s, capacity %d, %s, key %s)", s->id,
 		       s->host[0] ? s->host : "-", s->capacity,
 		       s->software[0] ? s->software : "unknown software", peer->key.z85);
