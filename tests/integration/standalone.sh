@@ -187,4 +187,8 @@ wait "$PID" 2>/dev/null; PID=
 wait
 
 echo "$PASSED passed, $FAILED failed"
+if [ "$FAILED" != 0 ]; then
+	echo "# server's standard error (last 40 lines):"
+	tail -40 "$DIR/server.err" | sed 's/^/#   /'
+fi
 [ "$FAILED" = 0 ]
