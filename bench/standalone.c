@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/standalone: N jobs firing every second on a real `clover server`.
+ * bench/standalone and bench/remote: N jobs firing every second on a real
+ * `clover server`.
  *
  * It writes N jobs with schedule `* * * * * ?` and the `noop` handler into a
  * fresh store, starts the server on it, lets it warm up, measures a window of
@@ -8,13 +9,20 @@
  * back from the database: a fire counts when its run is durably recorded.
  * Lateness is started_at - scheduled_at of each run. Prints one JSON line.
  *
+ * With --executors K (bench/remote: K defaults to 1) the jobs target the label
+ * pool=bench, which only K `clover worker` processes have: every run goes
+ * over the wire protocol (CURVE) and back, with keys made by `clover keygen`.
+ *
  * With --startup-only it measures only how long the server takes from exec to
  * "ready to fire" with N jobs in the store (the "1,000,000 jobs in 5 s" goal).
  */
 #include "base/time.h"
 #include "store/store.h"
 
+#include "core/run.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -25,10 +33,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef BENCH_REMOTE
+#define BENCH_REMOTE 0 /* 1 for bench/remote: executors default to 1 */
+#endif
+#define EXECUTORS_MAX 16
+
 struct opts {
 	long n;
 	long d;
 	long warmup;
+	long executors; /* remote `clover worker` processes; 0: the built-in executor */
+	const char *capacity;
 	const char *clover;
 	const char *workers;
 	bool startup_only;
@@ -37,16 +52,20 @@ struct opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench/standalone [options]\n\n"
+	fprintf(f, "usage: bench/%s [options]\n\n"
 		   "Runs N jobs firing every second on a real clover server and prints one JSON "
 		   "line.\n\n"
 		   "  -n, --jobs N        jobs (default 1000)\n"
 		   "  -d, --duration S    measured seconds (default 10)\n"
 		   "  -w, --warmup S      seconds before measuring (default 3)\n"
+		   "  -e, --executors K   run the jobs on K clover worker processes over the wire\n"
+		   "                      protocol (default %d; 0: the built-in executor)\n"
+		   "      --capacity N    each worker's --capacity (default 256)\n"
 		   "      --clover PATH   the clover binary (default: ../clover beside this program)\n"
 		   "      --workers N     the server's --workers (default: the server's default)\n"
 		   "      --startup-only  measure only the start-up time with N jobs in the store\n"
-		   "      --keep          keep the data directory and print its path\n");
+		   "      --keep          keep the data directory and print its path\n",
+		BENCH_REMOTE ? "remote" : "standalone", BENCH_REMOTE);
 }
 
 static int cmp64(const void *a, const void *b)
@@ -113,7 +132,7 @@ static double proc_peak_rss_mb(pid_t pid)
  * jobs straight into its jobs table in one transaction, with the columns
  * store_job_put() writes: a million jobs take seconds instead of minutes.
  */
-static int write_jobs(const char *dir, long n)
+static int write_jobs(const char *dir, long n, bool remote)
 {
 	char path[PATH_MAX], name[32], spec[256];
 	struct store_options so = {0};
@@ -144,8 +163,9 @@ static int write_jobs(const char *dir, long n)
 	for (long i = 0; i < n && rc == 0; i++) {
 		snprintf(name, sizeof(name), "bench.%07ld", i);
 		snprintf(spec, sizeof(spec),
-			 "{\"name\":\"%s\",\"schedule\":\"* * * * * ?\",\"run\":{\"handler\":\"noop\"}}",
-			 name);
+			 "{\"name\":\"%s\",\"schedule\":\"* * * * * ?\",%s\"run\":{\"handler\":"
+			 "\"noop\"}}",
+			 name, remote ? "\"target\":{\"labels\":{\"pool\":\"bench\"}}," : "");
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
@@ -172,7 +192,8 @@ static pid_t start_server(const struct opts *o, const char *dir, FILE **out)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		const char *argv[12];
+		char key[PATH_MAX + 16], keys[PATH_MAX + 16];
+		const char *argv[20];
 		int i = 0;
 
 		dup2(fds[1], 1);
@@ -190,6 +211,16 @@ static pid_t start_server(const struct opts *o, const char *dir, FILE **out)
 			argv[i++] = "--workers";
 			argv[i++] = o->workers;
 		}
+		if (o->executors > 0) {
+			snprintf(key, sizeof(key), "%s/sched", dir);
+			snprintf(keys, sizeof(keys), "%s/executors.keys", dir);
+			argv[i++] = "--rpc-listen";
+			argv[i++] = "127.0.0.1:0";
+			argv[i++] = "--server-key";
+			argv[i++] = key;
+			argv[i++] = "--executor-keys";
+			argv[i++] = keys;
+		}
 		argv[i] = NULL;
 		execv(o->clover, (char *const *)argv);
 		_exit(127);
@@ -199,20 +230,75 @@ static pid_t start_server(const struct opts *o, const char *dir, FILE **out)
 	return pid;
 }
 
-/* Waits for the banner line that says the server is ready. */
-static int wait_ready(FILE *out)
+/*
+ * Waits for the banner that says the server is ready; with remote executors,
+ * until its executor endpoint (tcp://...) is printed, copied to `ep`.
+ */
+static int wait_ready(FILE *out, bool remote, char *ep, size_t n)
 {
 	char line[512];
+	bool running = false;
 
 	while (fgets(line, sizeof(line), out)) {
-		if (strstr(line, "is running"))
+		char *tcp = strstr(line, "tcp://");
+
+		running |= strstr(line, "is running") != NULL;
+		if (tcp) {
+			tcp[strcspn(tcp, " \n")] = '\0';
+			snprintf(ep, n, "%s", tcp);
+		}
+		if (running && (!remote || ep[0]))
 			return 0;
 	}
 	return -1;
 }
 
+/* Runs `clover keygen` for the scheduler and each worker, and the allow-list. */
+static int make_keys(const struct opts *o, const char *dir)
+{
+	char cmd[PATH_MAX * 2 + 64];
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' keygen sched >/dev/null", dir, o->clover);
+	if (system(cmd) != 0)
+		return -1;
+	for (long i = 0; i < o->executors; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s' && '%s' keygen w%ld >/dev/null && cat w%ld.pub >>executors.keys",
+			 dir, o->clover, i, i);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Starts worker `i` as a `clover worker` process on endpoint `ep`. */
+static pid_t start_worker(const struct opts *o, const char *dir, long i, const char *ep)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char pub[PATH_MAX + 16], key[PATH_MAX + 16], id[32], spool[PATH_MAX + 32];
+		int null = open("/dev/null", O_WRONLY);
+
+		snprintf(pub, sizeof(pub), "%s/sched.pub", dir);
+		snprintf(key, sizeof(key), "%s/w%ld", dir, i);
+		snprintf(id, sizeof(id), "w%ld", i);
+		snprintf(spool, sizeof(spool), "%s/w%ld.spool", dir, i);
+		if (null >= 0) {
+			dup2(null, 1);
+			close(null);
+		}
+		execl(o->clover, o->clover, "worker", "--scheduler", ep, "--server-key", pub,
+		      "--key", key, "--id", id, "--label", "pool=bench", "--capacity", o->capacity,
+		      "--spool", spool, "--log-level", "warn", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
 struct result {
 	int64_t fires;
+	int64_t succeeded;
 	int64_t *lateness;
 	size_t nlate;
 };
@@ -229,7 +315,7 @@ static int read_runs(const char *dir, int64_t from, int64_t to, struct result *r
 		return -1;
 	/* Every recorded fire of the window, and when it started. */
 	if (sqlite3_prepare_v2(db,
-			       "SELECT scheduled_at, started_at FROM runs "
+			       "SELECT scheduled_at, started_at, state FROM runs "
 			       "WHERE scheduled_at >= ?1 AND scheduled_at < ?2 AND trigger IN (0, 3)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "bench: %s\n", sqlite3_errmsg(db));
@@ -243,6 +329,7 @@ static int read_runs(const char *dir, int64_t from, int64_t to, struct result *r
 		int64_t sched = sqlite3_column_int64(st, 0), started = sqlite3_column_int64(st, 1);
 
 		r->fires++;
+		r->succeeded += sqlite3_column_int(st, 2) == RUN_SUCCEEDED;
 		if (started == 0)
 			continue;
 		if (r->nlate == cap) {
@@ -289,10 +376,16 @@ int main(int argc, char **argv)
 		{"workers", required_argument, NULL, 'W'},
 		{"startup-only", no_argument, NULL, 'S'},
 		{"keep", no_argument, NULL, 'k'},
+		{"executors", required_argument, NULL, 'e'},
+		{"capacity", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct opts o = {.n = 1000, .d = 10, .warmup = 3};
+	struct opts o = {.n = 1000, .d = 10, .warmup = 3, .executors = BENCH_REMOTE,
+			 .capacity = "256"};
+	pid_t wpid[EXECUTORS_MAX];
+	double wcpu0 = 0, wcpu1 = 0;
+	char ep[256] = "";
 	char self[PATH_MAX], clover[PATH_MAX + 16], dir[] = "/tmp/clover-bench.XXXXXX";
 	struct result r = {0};
 	FILE *out = NULL;
@@ -301,7 +394,7 @@ int main(int argc, char **argv)
 	int64_t t_exec, t_ready, from, to;
 	double cpu0, cpu1, rss;
 
-	while ((ch = getopt_long(argc, argv, "n:d:w:h", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:d:w:e:h", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			o.n = strtol(optarg, NULL, 10);
@@ -324,6 +417,12 @@ int main(int argc, char **argv)
 		case 'k':
 			o.keep = true;
 			break;
+		case 'e':
+			o.executors = strtol(optarg, NULL, 10);
+			break;
+		case 'C':
+			o.capacity = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -332,7 +431,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (o.n < 1 || o.d < 1 || o.warmup < 0) {
+	if (o.n < 1 || o.d < 1 || o.warmup < 0 || o.executors < 0 || o.executors > EXECUTORS_MAX) {
 		usage(stderr);
 		return 2;
 	}
@@ -348,16 +447,21 @@ int main(int argc, char **argv)
 		snprintf(clover, sizeof(clover), "%s/../clover", self);
 		o.clover = clover;
 	}
-	if (mkdtemp(dir) == NULL || write_jobs(dir, o.n))
+	if (mkdtemp(dir) == NULL || write_jobs(dir, o.n, o.executors > 0) ||
+	    (o.executors > 0 && make_keys(&o, dir))) {
+		fprintf(stderr, "bench: cannot prepare %s\n", dir);
 		return 1;
+	}
 
 	t_exec = time_mono_ms();
 	pid = start_server(&o, dir, &out);
-	if (pid < 0 || wait_ready(out)) {
+	if (pid < 0 || wait_ready(out, o.executors > 0, ep, sizeof(ep))) {
 		fprintf(stderr, "bench: the server did not start\n");
 		return 1;
 	}
 	t_ready = time_mono_ms();
+	for (long i = 0; i < o.executors; i++)
+		wpid[i] = start_worker(&o, dir, i, ep);
 	if (o.startup_only) {
 		/* Only readiness is measured: no need to drain what it began to fire. */
 		kill(pid, SIGKILL);
@@ -372,26 +476,36 @@ int main(int argc, char **argv)
 	to = from + o.d * 1000;
 	sleep_until(from);
 	cpu0 = proc_cpu(pid);
+	for (long i = 0; i < o.executors; i++)
+		wcpu0 += proc_cpu(wpid[i]);
 	sleep_until(to);
 	cpu1 = proc_cpu(pid);
+	for (long i = 0; i < o.executors; i++)
+		wcpu1 += proc_cpu(wpid[i]);
 	sleep_until(to + 2000); /* let the last fires finish and reach the disk */
 	rss = proc_peak_rss_mb(pid);
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
 	fclose(out);
+	for (long i = 0; i < o.executors; i++) {
+		kill(wpid[i], SIGKILL);
+		waitpid(wpid[i], &status, 0);
+	}
 	if (read_runs(dir, from, to, &r)) {
 		fprintf(stderr, "bench: cannot read the runs\n");
 		return 1;
 	}
 	qsort(r.lateness, r.nlate, sizeof(*r.lateness), cmp64);
-	printf("{\"system\":\"clover\",\"N\":%ld,\"D\":%ld,\"expected_fires\":%lld,"
-	       "\"actual_fires\":%lld,\"missed\":%lld,\"lateness_ms\":{\"p50\":%lld,\"p90\":%lld,"
-	       "\"p99\":%lld,\"max\":%lld},\"cpu_seconds\":%.2f,\"peak_rss_mb\":%.1f,"
-	       "\"startup_ms\":%lld}\n",
-	       o.n, o.d, (long long)(o.n * o.d), (long long)r.fires,
-	       (long long)(o.n * o.d - r.fires), (long long)pct(r.lateness, r.nlate, 0.50),
+	printf("{\"system\":\"clover\",\"N\":%ld,\"D\":%ld,\"executors\":%ld,"
+	       "\"expected_fires\":%lld,\"actual_fires\":%lld,\"succeeded\":%lld,\"missed\":%lld,"
+	       "\"runs_per_s\":%.0f,\"lateness_ms\":{\"p50\":%lld,\"p90\":%lld,\"p99\":%lld,"
+	       "\"max\":%lld},\"cpu_seconds\":%.2f,\"executor_cpu_seconds\":%.2f,"
+	       "\"peak_rss_mb\":%.1f,\"startup_ms\":%lld}\n",
+	       o.n, o.d, o.executors, (long long)(o.n * o.d), (long long)r.fires,
+	       (long long)r.succeeded, (long long)(o.n * o.d - r.fires),
+	       (double)r.succeeded / (double)o.d, (long long)pct(r.lateness, r.nlate, 0.50),
 	       (long long)pct(r.lateness, r.nlate, 0.90), (long long)pct(r.lateness, r.nlate, 0.99),
-	       (long long)(r.nlate ? r.lateness[r.nlate - 1] : 0), cpu1 - cpu0, rss,
+	       (long long)(r.nlate ? r.lateness[r.nlate - 1] : 0), cpu1 - cpu0, wcpu1 - wcpu0, rss,
 	       (long long)(t_ready - t_exec));
 	free(r.lateness);
 	if (o.keep)
