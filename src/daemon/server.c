@@ -620,6 +620,25 @@ struct refused {
 	int shard, attempt;
 };
 
+/*
+ * Remembers a dispatch that was not taken, to fail it once the engine's
+ * action batch is cleared (the engine must not be called while its actions
+ * are being carried out). Out of memory, the shard stays dispatched and is
+ * resolved by its timeout or at the next start.
+ */
+static void refused_add(struct refused **v, size_t *n, const struct engine_action *a)
+{
+	struct refused *r = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (r == NULL) {
+		log_at(LOG_ERROR, "engine", "out of memory: run=%lld shard=%d left dispatched",
+		       (long long)a->run_id, a->shard);
+		return;
+	}
+	*v = r;
+	r[(*n)++] = (struct refused){a->run_id, a->shard, a->attempt};
+}
+
 static void carry_out(struct server *s)
 {
 	size_t n, nref = 0;
@@ -650,15 +669,8 @@ static void carry_out(struct server *s)
 				       "job=%s run=%lld shard=%d attempt=%d dispatch to executor=%s",
 				       a[i].spec->name, (long long)a[i].run_id, a[i].shard,
 				       a[i].attempt, a[i].executor);
-				if (remote_dispatch(s->remote, &a[i]) == 0)
-					break;
-				struct refused *r2 = realloc(ref, (nref + 1) * sizeof(*ref));
-
-				if (r2) {
-					ref = r2;
-					ref[nref++] = (struct refused){a[i].run_id, a[i].shard,
-								       a[i].attempt};
-				}
+				if (remote_dispatch(s->remote, &a[i]) != 0)
+					refused_add(&ref, &nref, &a[i]);
 				break;
 			}
 			struct exec_request req = {
@@ -675,15 +687,8 @@ static void carry_out(struct server *s)
 
 			log_at(LOG_DEBUG, "engine", "job=%s run=%lld shard=%d attempt=%d dispatch",
 			       a[i].spec->name, (long long)a[i].run_id, a[i].shard, a[i].attempt);
-			if (exec_submit(s->pool, &req)) {
-				struct refused *r2 = realloc(ref, (nref + 1) * sizeof(*ref));
-
-				if (r2) {
-					ref = r2;
-					ref[nref++] = (struct refused){a[i].run_id, a[i].shard,
-								       a[i].attempt};
-				}
-			}
+			if (exec_submit(s->pool, &req))
+				refused_add(&ref, &nref, &a[i]);
 			break;
 		}
 		case ENGINE_ACT_KILL:
