@@ -1501,8 +1501,39 @@ out:
 	return rc;
 }
 
-static int read_job(sqlite3_stmt *st, struct store_job *j)
+/*
+ * Reads the one row that statement `id` selects for the text `key` with
+ * `reader` into `out`. Returns what `reader` returns, CLOVER_ENOENT when there is
+ * no such row, or the translated database error (`what` names it in the log).
+ */
+static int read_one(struct sq *q, enum st_id id, const char *key,
+		    int (*reader)(sqlite3_stmt *st, void *out), void *out, const char *what)
 {
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	st = stmt(c, id, &rc);
+	if (st) {
+		bind_text(st, 1, key);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			rc = reader(st, out);
+		else if (x == SQLITE_DONE)
+			rc = CLOVER_ENOENT;
+		else
+			rc = db_err(c->db, x, what);
+		sqlite3_reset(st);
+	}
+	release(q, c);
+	return rc;
+}
+
+static int read_job(sqlite3_stmt *st, void *out)
+{
+	struct store_job *j = out;
 	int rc = col_dup(st, 0, &j->name);
 
 	if (rc == 0)
@@ -1518,27 +1549,7 @@ static int read_job(sqlite3_stmt *st, struct store_job *j)
 
 static int sq_job_get(void *be, const char *name, struct store_job *out)
 {
-	struct sq *q = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	int rc, x;
-
-	if ((rc = acquire(q, &c)) != 0)
-		return rc;
-	st = stmt(c, ST_JOB_GET, &rc);
-	if (st) {
-		bind_text(st, 1, name);
-		x = sqlite3_step(st);
-		if (x == SQLITE_ROW)
-			rc = read_job(st, out);
-		else if (x == SQLITE_DONE)
-			rc = CLOVER_ENOENT;
-		else
-			rc = db_err(c->db, x, "job get");
-		sqlite3_reset(st);
-	}
-	release(q, c);
-	return rc;
+	return read_one(be, ST_JOB_GET, name, read_job, out, "job get");
 }
 
 /* Runs a one-row write; CLOVER_ENOENT when it changed nothing. */
@@ -2300,8 +2311,9 @@ static int sq_user_put(void *be, const struct store_user *u)
 	return rc;
 }
 
-static int read_user(sqlite3_stmt *st, struct store_user *u)
+static int read_user(sqlite3_stmt *st, void *out)
 {
+	struct store_user *u = out;
 	int rc = col_dup(st, 0, &u->name);
 
 	if (rc == 0)
@@ -2315,27 +2327,7 @@ static int read_user(sqlite3_stmt *st, struct store_user *u)
 
 static int sq_user_get(void *be, const char *name, struct store_user *out)
 {
-	struct sq *q = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	int rc, x;
-
-	if ((rc = acquire(q, &c)) != 0)
-		return rc;
-	st = stmt(c, ST_USER_GET, &rc);
-	if (st) {
-		bind_text(st, 1, name);
-		x = sqlite3_step(st);
-		if (x == SQLITE_ROW)
-			rc = read_user(st, out);
-		else if (x == SQLITE_DONE)
-			rc = CLOVER_ENOENT;
-		else
-			rc = db_err(c->db, x, "user get");
-		sqlite3_reset(st);
-	}
-	release(q, c);
-	return rc;
+	return read_one(be, ST_USER_GET, name, read_user, out, "user get");
 }
 
 static int sq_user_delete(void *be, const char *name)
@@ -2424,8 +2416,9 @@ static int sq_token_put(void *be, const struct store_token *t)
 	return rc;
 }
 
-static int read_token(sqlite3_stmt *st, struct store_token *t)
+static int read_token(sqlite3_stmt *st, void *out)
 {
+	struct store_token *t = out;
 	int rc = col_dup(st, 0, &t->id);
 
 	if (rc == 0)
@@ -2443,27 +2436,7 @@ static int read_token(sqlite3_stmt *st, struct store_token *t)
 
 static int sq_token_find(void *be, const char *hash, struct store_token *out)
 {
-	struct sq *q = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	int rc, x;
-
-	if ((rc = acquire(q, &c)) != 0)
-		return rc;
-	st = stmt(c, ST_TOKEN_FIND, &rc);
-	if (st) {
-		bind_text(st, 1, hash);
-		x = sqlite3_step(st);
-		if (x == SQLITE_ROW)
-			rc = read_token(st, out);
-		else if (x == SQLITE_DONE)
-			rc = CLOVER_ENOENT;
-		else
-			rc = db_err(c->db, x, "token find");
-		sqlite3_reset(st);
-	}
-	release(q, c);
-	return rc;
+	return read_one(be, ST_TOKEN_FIND, hash, read_token, out, "token find");
 }
 
 static int sq_token_list(void *be, const char *user, struct store_token **out, size_t *n)
@@ -2514,29 +2487,14 @@ static int sq_token_touch(void *be, const char *id, int64_t now)
 
 /* ---- meta ---- */
 
+static int read_text(sqlite3_stmt *st, void *out)
+{
+	return col_dup(st, 0, out);
+}
+
 static int sq_meta_get(void *be, const char *key, char **val)
 {
-	struct sq *q = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	int rc, x;
-
-	if ((rc = acquire(q, &c)) != 0)
-		return rc;
-	st = stmt(c, ST_META_GET, &rc);
-	if (st) {
-		bind_text(st, 1, key);
-		x = sqlite3_step(st);
-		if (x == SQLITE_ROW)
-			rc = col_dup(st, 0, val);
-		else if (x == SQLITE_DONE)
-			rc = CLOVER_ENOENT;
-		else
-			rc = db_err(c->db, x, "meta get");
-		sqlite3_reset(st);
-	}
-	release(q, c);
-	return rc;
+	return read_one(be, ST_META_GET, key, read_text, val, "meta get");
 }
 
 static int sq_meta_set(void *be, const char *key, const char *val)
