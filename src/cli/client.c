@@ -838,3 +838,80 @@ int cli_version_main(int argc, char **argv)
 	cli_client_close(&c);
 	return rc;
 }
+
+/* Appends the cursor to continue after: a name, or an id. */
+static int add_cursor(struct buf *path, const char *param, const json_t *cur)
+{
+	char num[24];
+
+	if (json_is_string(cur))
+		return cli_query_add(path, param, json_string_value(cur));
+	snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(cur));
+	return cli_query_add(path, param, num);
+}
+
+int cli_get_pages(struct cli_client *c, const char *query, const char *key, const char *cursor,
+		  long long limit, long long page_max, json_t **all, json_t **next)
+{
+	struct buf path;
+	json_t *page = NULL, *cur = NULL; /* cur: where the next page starts (owned) */
+	int rc = CLI_EXIT_FAIL;
+
+	*next = NULL;
+	*all = json_array();
+	buf_init(&path, 64 * 1024);
+	if (*all == NULL)
+		goto oom;
+	for (;;) {
+		long long want = limit ? limit - (long long)json_array_size(*all) : page_max;
+		json_t *items, *nc;
+		char num[24];
+		bool more;
+
+		snprintf(num, sizeof(num), "%lld", want < page_max ? want : page_max);
+		buf_reset(&path);
+		if (buf_appends(&path, query) || cli_query_add(&path, "limit", num) ||
+		    (cur && add_cursor(&path, cursor, cur))) {
+			fprintf(stderr, "clover: request too long\n");
+			goto out;
+		}
+		json_decref(page);
+		page = NULL;
+		if ((rc = cli_call(c, "GET", path.data, NULL, 0, NULL, &page)) != CLI_EXIT_OK)
+			goto out;
+		rc = CLI_EXIT_FAIL;
+		items = json_object_get(page, key);
+		nc = json_object_get(page, "next");
+		if (!json_is_array(items)) {
+			fprintf(stderr, "clover: the server's answer has no \"%s\" list\n", key);
+			goto out;
+		}
+		if (json_array_extend(*all, items))
+			goto oom;
+		if (!json_is_string(nc) && !json_is_integer(nc))
+			nc = NULL;
+		/* A cursor that does not move would loop forever: stop there too. */
+		more = nc && json_array_size(items) > 0 &&
+		       !(limit && (long long)json_array_size(*all) >= limit) &&
+		       !(cur && json_equal(cur, nc));
+		json_decref(cur);
+		cur = json_incref(nc);
+		if (!more)
+			break;
+	}
+	*next = cur ? cur : json_null();
+	cur = NULL;
+	rc = CLI_EXIT_OK;
+	goto out;
+oom:
+	fprintf(stderr, "clover: out of memory\n");
+out:
+	if (rc != CLI_EXIT_OK) {
+		json_decref(*all);
+		*all = NULL;
+	}
+	json_decref(cur);
+	json_decref(page);
+	buf_free(&path);
+	return rc;
+}

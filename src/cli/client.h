@@ -230,6 +230,19 @@ int cli_call(struct cli_client *c, const char *method, const char *path, const c
 int cli_call_json(struct cli_client *c, const char *method, const char *path, const json_t *body,
 		  long *status, json_t **out);
 
+/*
+ * GETs a listing page by page. `query` is the path with its filters
+ * ("/jobs?search=x"; it may hold buf-escaped values), `key` the member that
+ * holds the items ("jobs"), `cursor` the query parameter that continues after
+ * a page ("after" for a name cursor, "before" for an id cursor). Stops after
+ * `limit` items (0: all) or at the last page, asking at most `page_max` a
+ * page. On CLI_EXIT_OK, *all holds the items and *next the server's cursor
+ * after the last page fetched (JSON null when there is none), both new
+ * references; otherwise a message was printed and the exit status returned.
+ */
+int cli_get_pages(struct cli_client *c, const char *query, const char *key, const char *cursor,
+		  long long limit, long long page_max, json_t **all, json_t **next);
+
 /* Prints `j` indented by two spaces, then a newline, to standard output. */
 int cli_print_json(const json_t *j);
 

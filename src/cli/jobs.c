@@ -228,9 +228,8 @@ static int job_ls(int argc, char **argv)
 	struct ls_opts o = {0};
 	struct cli_cmdline cl;
 	struct cli_client c;
-	struct buf path;
-	json_t *all = NULL, *page = NULL, *next = json_null(), *doc;
-	char *after = NULL;
+	struct buf query;
+	json_t *all = NULL, *next = NULL, *doc;
 	int rc = cli_parse(&ls_cmd, argc, argv, ls_opt, &o, &cl);
 
 	if (rc != CLI_CONTINUE)
@@ -238,50 +237,16 @@ static int job_ls(int argc, char **argv)
 	rc = cli_client_open(&c, &cl.g, true);
 	if (rc != CLI_CONTINUE)
 		return rc;
-	buf_init(&path, 64 * 1024);
-	rc = CLI_EXIT_FAIL;
-	all = json_array();
-	if (all == NULL)
-		goto oom;
-	/* Follow the "next" cursor until the limit or the last page. */
-	for (;;) {
-		long long want = o.limit ? o.limit - (long long)json_array_size(all) : JOBS_PAGE_MAX;
-		json_t *jobs, *cursor;
-		char num[24];
-
-		if (want > JOBS_PAGE_MAX)
-			want = JOBS_PAGE_MAX;
-		snprintf(num, sizeof(num), "%lld", want);
-		buf_reset(&path);
-		if (buf_appends(&path, "/jobs") || (o.search && cli_query_add(&path, "search", o.search)) ||
-		    (o.paused && cli_query_add(&path, "paused", o.paused)) ||
-		    (after && cli_query_add(&path, "after", after)) ||
-		    cli_query_add(&path, "limit", num)) {
-			fprintf(stderr, "clover: request too long\n");
-			goto out;
-		}
-		json_decref(page);
-		page = NULL;
-		if (cli_call(&c, "GET", path.data, NULL, 0, NULL, &page) != CLI_EXIT_OK)
-			goto out;
-		jobs = json_object_get(page, "jobs");
-		cursor = json_object_get(page, "next");
-		if (!json_is_array(jobs)) {
-			fprintf(stderr, "clover: the server's answer has no \"jobs\" list\n");
-			goto out;
-		}
-		if (json_array_extend(all, jobs))
-			goto oom;
-		next = json_is_string(cursor) ? cursor : json_null();
-		if (!json_is_string(cursor) || json_array_size(jobs) == 0 ||
-		    (o.limit && (long long)json_array_size(all) >= o.limit) ||
-		    (after && strcmp(after, json_string_value(cursor)) == 0))
-			break;
-		free(after);
-		after = strdup(json_string_value(cursor));
-		if (after == NULL)
-			goto oom;
+	buf_init(&query, 64 * 1024);
+	if (buf_appends(&query, "/jobs") || (o.search && cli_query_add(&query, "search", o.search)) ||
+	    (o.paused && cli_query_add(&query, "paused", o.paused))) {
+		fprintf(stderr, "clover: request too long\n");
+		rc = CLI_EXIT_FAIL;
+		goto out;
 	}
+	rc = cli_get_pages(&c, query.data, "jobs", "after", o.limit, JOBS_PAGE_MAX, &all, &next);
+	if (rc != CLI_EXIT_OK)
+		goto out;
 	if (cl.g.output == CLI_OUTPUT_JSON) {
 		doc = json_pack("{s:O, s:O}", "jobs", all, "next", next);
 		rc = doc ? cli_print_json(doc) : CLI_EXIT_FAIL;
@@ -289,14 +254,10 @@ static int job_ls(int argc, char **argv)
 	} else {
 		rc = jobs_table(all);
 	}
-	goto out;
-oom:
-	fprintf(stderr, "clover: out of memory\n");
 out:
-	free(after);
-	json_decref(page);
 	json_decref(all);
-	buf_free(&path);
+	json_decref(next);
+	buf_free(&query);
 	cli_client_close(&c);
 	return rc;
 }

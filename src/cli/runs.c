@@ -182,9 +182,8 @@ int cli_runs_main(int argc, char **argv)
 	struct runs_opts o = {.limit = RUNS_DEFAULT};
 	struct cli_cmdline cl;
 	struct cli_client c;
-	struct buf path;
-	json_t *all = NULL, *page = NULL, *next = json_null(), *doc;
-	long long before = 0;
+	struct buf query;
+	json_t *all = NULL, *next = NULL, *doc;
 	int rc = cli_parse(&runs_cmd, argc, argv, runs_opt, &o, &cl);
 
 	if (rc != CLI_CONTINUE)
@@ -192,47 +191,16 @@ int cli_runs_main(int argc, char **argv)
 	rc = cli_client_open(&c, &cl.g, true);
 	if (rc != CLI_CONTINUE)
 		return rc;
-	buf_init(&path, 64 * 1024);
-	rc = CLI_EXIT_FAIL;
-	all = json_array();
-	if (all == NULL)
-		goto oom;
-	/* Follow the "next" cursor until the limit or the last page. */
-	for (;;) {
-		long long want = o.limit - (long long)json_array_size(all);
-		json_t *runs, *cursor;
-		char num[24];
-
-		if (want > RUNS_PAGE_MAX)
-			want = RUNS_PAGE_MAX;
-		buf_reset(&path);
-		snprintf(num, sizeof(num), "%lld", want);
-		if (buf_appends(&path, "/runs") || (o.job && cli_query_add(&path, "job", o.job)) ||
-		    (o.state && cli_query_add(&path, "state", o.state)) ||
-		    cli_query_add(&path, "limit", num) ||
-		    (before && buf_printf(&path, "&before=%lld", before))) {
-			fprintf(stderr, "clover: request too long\n");
-			goto out;
-		}
-		json_decref(page);
-		page = NULL;
-		if (cli_call(&c, "GET", path.data, NULL, 0, NULL, &page) != CLI_EXIT_OK)
-			goto out;
-		runs = json_object_get(page, "runs");
-		cursor = json_object_get(page, "next");
-		if (!json_is_array(runs)) {
-			fprintf(stderr, "clover: the server's answer has no \"runs\" list\n");
-			goto out;
-		}
-		if (json_array_extend(all, runs))
-			goto oom;
-		next = json_is_integer(cursor) ? cursor : json_null();
-		if (!json_is_integer(cursor) || json_array_size(runs) == 0 ||
-		    (long long)json_array_size(all) >= o.limit ||
-		    json_integer_value(cursor) == before)
-			break;
-		before = (long long)json_integer_value(cursor);
+	buf_init(&query, 64 * 1024);
+	if (buf_appends(&query, "/runs") || (o.job && cli_query_add(&query, "job", o.job)) ||
+	    (o.state && cli_query_add(&query, "state", o.state))) {
+		fprintf(stderr, "clover: request too long\n");
+		rc = CLI_EXIT_FAIL;
+		goto out;
 	}
+	rc = cli_get_pages(&c, query.data, "runs", "before", o.limit, RUNS_PAGE_MAX, &all, &next);
+	if (rc != CLI_EXIT_OK)
+		goto out;
 	if (cl.g.output == CLI_OUTPUT_JSON) {
 		doc = json_pack("{s:O, s:O}", "runs", all, "next", next);
 		rc = doc ? cli_print_json(doc) : CLI_EXIT_FAIL;
@@ -240,13 +208,10 @@ int cli_runs_main(int argc, char **argv)
 	} else {
 		rc = runs_table(all);
 	}
-	goto out;
-oom:
-	fprintf(stderr, "clover: out of memory\n");
 out:
-	json_decref(page);
 	json_decref(all);
-	buf_free(&path);
+	json_decref(next);
+	buf_free(&query);
 	cli_client_close(&c);
 	return rc;
 }
