@@ -943,9 +943,10 @@ static void fire_due(struct engine *e, struct ejob *j, int64_t now)
 {
 	const struct job_spec *spec = j->spec;
 	int64_t at = j->fire.node.deadline;
-	int64_t *missed;
-	int64_t t, more = 0;
+	int64_t *missed, t, newest;
 	int n = 0, cap = e->opt.misfire_cap;
+	bool more = false;
+	char a[40], b[40];
 
 	if (now - at <= spec->misfire_threshold_ms) {
 		j->last_fire = at;
@@ -961,35 +962,36 @@ static void fire_due(struct engine *e, struct ejob *j, int64_t now)
 		if (cron_next(spec->cron, spec->tz, t, &t))
 			break;
 	}
-	/* Count the rest without keeping them; a long outage can hold millions. */
-	if (n == cap) {
-		int64_t last = missed[n - 1];
-
-		while (cron_next(spec->cron, spec->tz, last, &t) == 0 && t <= now && more < 1000000) {
-			more++;
-			last = t;
-		}
+	newest = missed[n - 1];
+	/*
+	 * Beyond the cap, the newest missed instant is one cron_prev() away: a
+	 * long outage of a per-second job holds millions of instants, and a
+	 * hundred thousand such jobs must not be walked instant by instant.
+	 */
+	if (n == cap && cron_next(spec->cron, spec->tz, newest, &t) == 0 && t <= now &&
+	    cron_prev(spec->cron, spec->tz, now + 1, &t) == 0 && t > newest) {
+		newest = t;
+		more = true;
 	}
-	e->stats.misfired += (uint64_t)n + (uint64_t)more;
-	{
-		char a[40], b[40];
-
-		time_format_rfc3339(missed[0], a, sizeof(a), false);
-		time_format_rfc3339(missed[n - 1], b, sizeof(b), false);
-		event(e, ENGINE_EV_WARN, spec->name,
-		      fmt("misfire: %lld fire(s) from %s to %s missed by more than the %llds "
-			  "threshold (policy %s)",
-			  (long long)(n + more), a, b,
-			  (long long)(spec->misfire_threshold_ms / 1000),
-			  job_misfire_name(spec->misfire)));
-	}
+	e->stats.misfired += (uint64_t)n + more;
+	time_format_rfc3339(missed[0], a, sizeof(a), false);
+	time_format_rfc3339(newest, b, sizeof(b), false);
+	event(e, ENGINE_EV_WARN, spec->name,
+	      more ? fmt("misfire: more than %d fires from %s to %s missed by more than the %llds "
+			 "threshold (policy %s); the first %d are recorded one by one",
+			 cap, a, b, (long long)(spec->misfire_threshold_ms / 1000),
+			 job_misfire_name(spec->misfire), cap)
+		   : fmt("misfire: %d fire(s) from %s to %s missed by more than the %llds "
+			 "threshold (policy %s)",
+			 n, a, b, (long long)(spec->misfire_threshold_ms / 1000),
+			 job_misfire_name(spec->misfire)));
 	for (int i = 0; i < n; i++) {
 		switch (spec->misfire) {
 		case JOB_MISFIRE_FIRE_ALL:
 			fire(e, j, missed[i], RUN_TRIG_MISFIRE, NULL, now);
 			break;
 		case JOB_MISFIRE_FIRE_ONCE:
-			if (i == n - 1 && more == 0) {
+			if (i == n - 1 && !more) {
 				fire(e, j, missed[i], RUN_TRIG_MISFIRE, NULL, now);
 				break;
 			}
@@ -1005,28 +1007,11 @@ static void fire_due(struct engine *e, struct ejob *j, int64_t now)
 			break;
 		}
 	}
-	if (more) {
-		/* The newest missed instant: cron_next of the last counted one. */
-		int64_t last = missed[n - 1], newest = last;
-
-		for (int64_t k = 0; k < more; k++) {
-			if (cron_next(spec->cron, spec->tz, newest, &t))
-				break;
-			newest = t;
-		}
-		event(e, ENGINE_EV_WARN, spec->name,
-		      fmt("misfire: %lld further missed fire(s) after the first %d were not recorded "
-			  "one by one",
-			  (long long)more, cap));
-		if (spec->misfire == JOB_MISFIRE_FIRE_ONCE)
-			fire(e, j, newest, RUN_TRIG_MISFIRE, NULL, now);
-		at = newest;
-	} else {
-		at = missed[n - 1];
-	}
+	if (more && spec->misfire == JOB_MISFIRE_FIRE_ONCE)
+		fire(e, j, newest, RUN_TRIG_MISFIRE, NULL, now);
 	free(missed);
-	j->last_fire = at;
-	arm(e, j, at > now ? at : now);
+	j->last_fire = newest;
+	arm(e, j, newest > now ? newest : now);
 }
 
 static void retry_due(struct engine *e, struct eshard *xs, int64_t now)

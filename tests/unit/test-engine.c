@@ -404,10 +404,35 @@ static void long_outage_caps_records_and_summarises(void **state)
 	engine_tick(s->e, s->now);
 	drain(s);
 	assert_int_equal(count_state(s, RUN_SKIPPED), 100);
-	assert_non_null(strstr(s->last_event, "3501 further missed"));
+	assert_non_null(strstr(s->last_event, "more than 100 fires from 2026-01-01T00:00:00Z to "
+					       "2026-01-01T01:00:00Z"));
 	/* fire_once: one run for the newest instant. */
 	assert_int_equal(s->runs[s->maxid - 1].scheduled_at, T0 + 3600 * 1000);
 	assert_int_equal(s->runs[s->maxid - 1].state, RUN_PENDING);
+	sim_free(s);
+}
+
+static void year_long_outage_fires_once_at_the_newest_instant(void **state)
+{
+	struct sim *s = sim_new(1);
+	int64_t down = 400 * 86400 * 1000LL + 500; /* 34.56 million missed seconds */
+
+	(void)state;
+	s->now = T0 + down;
+	put(s, "{\"name\":\"m\",\"schedule\":\"* * * * * ?\",\"run\":{\"handler\":\"noop\"}}",
+	    T0 - 1);
+	engine_tick(s->e, s->now);
+	drain(s);
+	assert_int_equal(count_state(s, RUN_SKIPPED), 100);
+	assert_non_null(strstr(s->last_event, "more than 100 fires"));
+	assert_non_null(strstr(s->last_event, "to 2027-02-05T00:00:00Z"));
+	assert_int_equal(s->runs[s->maxid - 1].scheduled_at, T0 + down - 500);
+	assert_int_equal(s->runs[s->maxid - 1].trigger, RUN_TRIG_MISFIRE);
+	/* It carries on from there: the next fire is the next second. */
+	int64_t next;
+
+	assert_int_equal(engine_job_next_fire(s->e, "m", &next), 0);
+	assert_int_equal(next, T0 + down - 500 + 1000);
 	sim_free(s);
 }
 
@@ -1129,6 +1154,7 @@ int main(void)
 		cmocka_unit_test(misfire_fire_all_runs_each_missed_instant),
 		cmocka_unit_test(misfire_within_threshold_is_a_normal_fire),
 		cmocka_unit_test(long_outage_caps_records_and_summarises),
+		cmocka_unit_test(year_long_outage_fires_once_at_the_newest_instant),
 		cmocka_unit_test(retry_backs_off_exponentially_then_succeeds),
 		cmocka_unit_test(retries_exhausted_fail_the_run),
 		cmocka_unit_test(on_success_chains_the_next_job),
