@@ -173,7 +173,13 @@ static void wait_for_instant(struct exec_worker *w, struct exec_ctx *ctx, int64_
 		struct pollfd pfd = {w->wakefd, POLLIN, 0};
 		int64_t d = not_before - now;
 
-		poll(&pfd, 1, d > 1000 ? 1000 : (int)d);
+		/*
+		 * A wake-up left over from an earlier task would make poll() spin:
+		 * drain it. A kill of this task sets its flag before waking, so the
+		 * loop condition still sees it.
+		 */
+		if (poll(&pfd, 1, d > 1000 ? 1000 : (int)d) > 0)
+			exec_worker_drain_wake(w);
 	}
 }
 
