@@ -22,6 +22,7 @@
 #include "clover.h"
 #include "cron/cron.h"
 #include "cron/tz.h"
+#include "cron-vectors.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -60,48 +61,6 @@ static const struct tz *zone(const char *name)
 	if (tz_get(name, &z, &e) != 0)
 		fail_msg("%s", e.message);
 	return z;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-static int split(char *line, char **f, int n)
-{
-	int nf = 0;
-	char *p = line;
-
-	while (nf < n) {
-		char *sep = strstr(p, " | ");
-
-		f[nf++] = trim(p);
-		if (sep == NULL)
-			break;
-		*sep = '\0';
-		p = sep + 3;
-	}
-	return nf;
-}
-
-static FILE *open_vectors(const char *name)
-{
-	const char *dir = getenv("CLOVER_TEST_DATA");
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/cron/%s", dir ? dir : "tests/data", name);
-	f = fopen(path, "r");
-	if (f == NULL)
-		fail_msg("cannot open %s (set CLOVER_TEST_DATA)", path);
-	return f;
 }
 
 /* ---- vectors ------------------------------------------------------------------ */

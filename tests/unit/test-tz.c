@@ -15,6 +15,7 @@
 #include "base/time.h"
 #include "clover.h"
 #include "cron/tz.h"
+#include "cron-vectors.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -46,49 +47,6 @@ static int64_t parse_offset(const char *s)
 
 	assert_true(n >= 2);
 	return (s[0] == '-' ? -1 : 1) * ((int64_t)h * 3600 + m * 60 + sec) * 1000;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* Splits a vector line on " | " into at most n trimmed fields. */
-static int split(char *line, char **f, int n)
-{
-	int nf = 0;
-	char *p = line;
-
-	while (nf < n) {
-		char *sep = strstr(p, " | ");
-
-		f[nf++] = trim(p);
-		if (sep == NULL)
-			break;
-		*sep = '\0';
-		p = sep + 3;
-	}
-	return nf;
-}
-
-static FILE *open_vectors(const char *name)
-{
-	const char *dir = getenv("CLOVER_TEST_DATA");
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/cron/%s", dir ? dir : "tests/data", name);
-	f = fopen(path, "r");
-	if (f == NULL)
-		fail_msg("cannot open %s (set CLOVER_TEST_DATA)", path);
-	return f;
 }
 
 static void test_vectors(void **state)
