@@ -17,6 +17,7 @@
  * record them); SIGHUP re-reads the configuration's reloadable keys.
  */
 #include "api/api.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "core/engine.h"
@@ -1090,24 +1091,6 @@ static int recover_run(void *ctx, const struct run_rec *r)
 	return rc;
 }
 
-static int make_dirs(const char *path)
-{
-	char tmp[4096];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0700) && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static int start(struct server *s, struct error_info *e)
 {
 	char path[4200];
@@ -1121,8 +1104,8 @@ static int start(struct server *s, struct error_info *e)
 	const char *local[] = {"clover.local=true"};
 	int rc;
 
-	if (make_dirs(s->cfg.data))
-		return error_set(e, error_from_errno(errno), "data", "cannot create %s: %s",
+	if ((rc = fs_mkdirs(s->cfg.data)))
+		return error_set(e, rc, "data", "cannot create %s: %s",
 				 s->cfg.data, strerror(errno));
 	snprintf(path, sizeof(path), "%s/clover.db", s->cfg.data);
 	so.path = path;

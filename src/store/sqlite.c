@@ -31,6 +31,7 @@
 #include "store/backend.h"
 
 #include "base/buf.h"
+#include "base/fs.h"
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -739,25 +740,6 @@ static void *ckpt_main(void *arg)
 
 /* ---- open, migrate, close ---- */
 
-static int mkdirs(const char *path)
-{
-	char dir[4096];
-	size_t n;
-
-	n = (size_t)snprintf(dir, sizeof(dir), "%s", path);
-	if (n >= sizeof(dir))
-		return CLOVER_ETOOBIG;
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-			return error_from_errno(errno);
-		*p = '/';
-	}
-	return 0;
-}
-
 static int query_int(struct conn *c, const char *sql, int64_t *v)
 {
 	sqlite3_stmt *st;
@@ -922,7 +904,7 @@ static int sq_open(const struct store_config *cfg, void **be, struct error_info 
 		rc = error_set(e, CLOVER_ENOMEM, NULL, "out of memory");
 		goto fail;
 	}
-	rc = mkdirs(q->path);
+	rc = fs_mkdirs_for(q->path);
 	if (rc) {
 		error_set(e, rc, "store.path", "%s: cannot create its directory: %s", q->path,
 		          strerror(errno));
