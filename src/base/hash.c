@@ -151,3 +151,133 @@ int hmap_next(const struct hmap *m, size_t *i, const char **key, void **val)
 	}
 	return 0;
 }
+
+/* ---- int64 map ---- */
+
+static size_t islot(int64_t key, size_t cap)
+{
+	/* Fibonacci hashing: ids are sequential, the high bits of the product are not. */
+	return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+void imap_init(struct imap *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->gen = 1;
+}
+
+void imap_free(struct imap *m)
+{
+	free(m->slots);
+	imap_init(m);
+}
+
+static struct imap_slot *ifind(const struct imap *m, int64_t key)
+{
+	if (m->n == 0)
+		return NULL;
+	for (size_t i = islot(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+		struct imap_slot *s = &m->slots[i];
+
+		if (s->gen != m->gen)
+			return NULL;
+		if (s->key == key)
+			return s;
+	}
+}
+
+void *imap_get(const struct imap *m, int64_t key)
+{
+	struct imap_slot *s = ifind(m, key);
+
+	return s ? s->val : NULL;
+}
+
+static void iinsert(struct imap_slot *slots, size_t cap, uint32_t gen, int64_t key, void *val)
+{
+	size_t i = islot(key, cap);
+
+	while (slots[i].gen == gen)
+		i = (i + 1) & (cap - 1);
+	slots[i] = (struct imap_slot){key, val, gen};
+}
+
+int imap_put(struct imap *m, int64_t key, void *val)
+{
+	struct imap_slot *s = ifind(m, key);
+
+	if (s) {
+		s->val = val;
+		return 0;
+	}
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct imap_slot *slots = calloc(cap, sizeof(*slots));
+
+		if (slots == NULL)
+			return CLOVER_ENOMEM;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (m->slots[i].gen == m->gen)
+				iinsert(slots, cap, 1, m->slots[i].key, m->slots[i].val);
+		}
+		free(m->slots);
+		m->slots = slots;
+		m->cap = cap;
+		m->gen = 1;
+	}
+	iinsert(m->slots, m->cap, m->gen, key, val);
+	m->n++;
+	return 0;
+}
+
+void *imap_del(struct imap *m, int64_t key)
+{
+	struct imap_slot *s = ifind(m, key);
+	size_t mask, i, j;
+	void *val;
+
+	if (s == NULL)
+		return NULL;
+	val = s->val;
+	mask = m->cap - 1;
+	i = (size_t)(s - m->slots);
+	m->slots[i].gen = m->gen - 1;
+	m->n--;
+	/* Backward shift: move later members of the cluster that may into the hole. */
+	for (j = (i + 1) & mask; m->slots[j].gen == m->gen; j = (j + 1) & mask) {
+		size_t home = islot(m->slots[j].key, m->cap);
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			m->slots[i] = m->slots[j];
+			m->slots[j].gen = m->gen - 1;
+			i = j;
+		}
+	}
+	return val;
+}
+
+void imap_clear(struct imap *m)
+{
+	m->n = 0;
+	if (++m->gen == 0) {
+		/* 2^32 clears: restart the generations on a clean table. */
+		if (m->slots)
+			memset(m->slots, 0, m->cap * sizeof(*m->slots));
+		m->gen = 1;
+	}
+}
+
+int imap_next(const struct imap *m, size_t *i, int64_t *key, void **val)
+{
+	for (; *i < m->cap; (*i)++) {
+		const struct imap_slot *s = &m->slots[*i];
+
+		if (s->gen == m->gen) {
+			*key = s->key;
+			*val = s->val;
+			(*i)++;
+			return 1;
+		}
+	}
+	return 0;
+}

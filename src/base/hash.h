@@ -43,4 +43,34 @@ void *hmap_del(struct hmap *m, const char *key);
 /* Iteration: for (size_t i = 0; hmap_next(m, &i, &k, &v);) ... */
 int hmap_next(const struct hmap *m, size_t *i, const char **key, void **val);
 
+/*
+ * struct imap maps int64 keys (run ids) to non-NULL pointers. Open addressing
+ * with linear probing and backward-shift deletion (no tombstones); a slot is
+ * live when its generation is the map's, so imap_clear() is O(1) (the store
+ * empties its map after every batch). Not thread-safe.
+ */
+struct imap_slot {
+	int64_t key;
+	void *val;
+	uint32_t gen;
+};
+
+struct imap {
+	struct imap_slot *slots;
+	size_t cap; /* power of two */
+	size_t n;
+	uint32_t gen;
+};
+
+void imap_init(struct imap *m);
+void imap_free(struct imap *m);
+void *imap_get(const struct imap *m, int64_t key);
+/* Inserts or replaces (`val` not NULL). Returns 0 or CLOVER_ENOMEM (map unchanged). */
+int imap_put(struct imap *m, int64_t key, void *val);
+/* Removes and returns the value, or NULL. */
+void *imap_del(struct imap *m, int64_t key);
+void imap_clear(struct imap *m);
+/* Iteration: for (size_t i = 0; imap_next(m, &i, &k, &v);) ... (no changes meanwhile) */
+int imap_next(const struct imap *m, size_t *i, int64_t *key, void **val);
+
 #endif

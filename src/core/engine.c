@@ -75,18 +75,12 @@ struct eexec {
 	bool reconcile; /* its recovered attempts await engine_executor_reconcile() */
 };
 
-/* int64 -> run, open addressing with backward-shift deletion. */
-struct runmap {
-	struct erun **slots;
-	size_t cap, n;
-};
-
 struct engine {
 	struct engine_options opt;
 	struct heap timers; /* fires and retries, by instant */
 	struct heap held;   /* timers taken early that must wait for their instant */
 	struct hmap jobs; /* name -> struct ejob */
-	struct runmap runs;
+	struct imap runs; /* run id -> struct erun, active runs */
 	struct eexec **execs; /* sorted by id */
 	size_t nexecs;
 	int64_t next_id;
@@ -101,83 +95,6 @@ struct engine {
 	struct hmap interned; /* executor ids that records point to */
 	struct engine_stats stats;
 };
-
-/* ------------------------------------------------------------------ */
-/* run map */
-
-static size_t slot_of(int64_t id, size_t cap)
-{
-	uint64_t x = (uint64_t)id * 0x9E3779B97F4A7C15ull;
-
-	return (size_t)(x >> 17) & (cap - 1);
-}
-
-static int runmap_put(struct runmap *m, struct erun *r)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct erun **s = calloc(cap, sizeof(*s));
-
-		if (s == NULL)
-			return CLOVER_ENOMEM;
-		for (size_t i = 0; i < m->cap; i++) {
-			if (m->slots[i]) {
-				size_t j = slot_of(m->slots[i]->rec.id, cap);
-
-				while (s[j])
-					j = (j + 1) & (cap - 1);
-				s[j] = m->slots[i];
-			}
-		}
-		free(m->slots);
-		m->slots = s;
-		m->cap = cap;
-	}
-	size_t i = slot_of(r->rec.id, m->cap);
-
-	while (m->slots[i])
-		i = (i + 1) & (m->cap - 1);
-	m->slots[i] = r;
-	m->n++;
-	return 0;
-}
-
-static struct erun *runmap_get(const struct runmap *m, int64_t id)
-{
-	if (m->n == 0)
-		return NULL;
-	for (size_t i = slot_of(id, m->cap); m->slots[i]; i = (i + 1) & (m->cap - 1)) {
-		if (m->slots[i]->rec.id == id)
-			return m->slots[i];
-	}
-	return NULL;
-}
-
-static void runmap_del(struct runmap *m, int64_t id)
-{
-	size_t mask = m->cap - 1, i, j;
-
-	if (m->n == 0)
-		return;
-	for (i = slot_of(id, m->cap); m->slots[i]; i = (i + 1) & mask) {
-		if (m->slots[i]->rec.id == id)
-			break;
-	}
-	if (m->slots[i] == NULL)
-		return;
-	m->slots[i] = NULL;
-	m->n--;
-	/* Backward shift: move later members of the cluster into the hole. */
-	for (j = (i + 1) & mask; m->slots[j]; j = (j + 1) & mask) {
-		size_t home = slot_of(m->slots[j]->rec.id, m->cap);
-
-		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
-			m->slots[i] = m->slots[j];
-			m->slots[j] = NULL;
-			i = j;
-		}
-	}
-}
 
 /* ------------------------------------------------------------------ */
 /* actions */
@@ -632,7 +549,7 @@ static void withdraw(struct engine *e, struct erun *r, char *why, int64_t now)
 	persist(e, r);
 	active_unlink(j, r);
 	j->nrunning--;
-	runmap_del(&e->runs, r->rec.id);
+	imap_del(&e->runs, r->rec.id);
 	r->next = e->dead;
 	e->dead = r;
 }
@@ -696,7 +613,7 @@ static int64_t fire(struct engine *e, struct ejob *j, int64_t at, enum run_trigg
 		}
 	}
 	r = run_new(e, j, at, trig, params, shard_count_for(e, j->spec), now);
-	if (r == NULL || runmap_put(&e->runs, r)) {
+	if (r == NULL || imap_put(&e->runs, r->rec.id, r)) {
 		run_free(r);
 		event(e, ENGINE_EV_ERROR, j->spec->name, fmt("out of memory creating a run"));
 		return 0;
@@ -798,7 +715,7 @@ static void finish_run(struct engine *e, struct erun *r, int64_t at)
 		j->nqueued--;
 	else
 		j->nrunning--;
-	runmap_del(&e->runs, r->rec.id);
+	imap_del(&e->runs, r->rec.id);
 	r->next = e->dead;
 	e->dead = r;
 
@@ -1049,6 +966,7 @@ int engine_new(const struct engine_options *opt, struct engine **out)
 	e->rng = e->opt.seed ? e->opt.seed : 0x2545F4914F6CDD1Dull;
 	heap_init(&e->timers);
 	heap_init(&e->held);
+	imap_init(&e->runs);
 	hmap_init(&e->jobs);
 	hmap_init(&e->interned);
 	*out = e;
@@ -1063,16 +981,19 @@ void engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	engine_actions_clear(e);
-	for (size_t i = 0; i < e->runs.cap; i++) {
-		struct erun *r = e->runs.slots[i];
+	{
+		int64_t id;
+		void *rv;
 
-		if (r) {
+		for (size_t i = 0; imap_next(&e->runs, &i, &id, &rv);) {
+			struct erun *r = rv;
+
 			for (int s = 0; s < r->rec.nshards; s++)
 				timer_cancel(e, &r->xs[s].retry);
 			run_free(r);
 		}
 	}
-	free(e->runs.slots);
+	imap_free(&e->runs);
 	for (size_t i = 0; hmap_next(&e->jobs, &i, &k, &v);)
 		job_free(e, v);
 	hmap_free(&e->jobs);
@@ -1262,7 +1183,7 @@ int engine_trigger(struct engine *e, const char *name, const char *params, int64
 
 int engine_kill(struct engine *e, int64_t run_id, int64_t now)
 {
-	struct erun *r = runmap_get(&e->runs, run_id);
+	struct erun *r = imap_get(&e->runs, run_id);
 
 	if (r == NULL)
 		return CLOVER_ENOENT;
@@ -1275,7 +1196,7 @@ int engine_kill(struct engine *e, int64_t run_id, int64_t now)
 /* The run and shard an executor reports on, or NULL for stale or unknown ones. */
 static struct erun *reported(struct engine *e, int64_t run_id, int shard, int attempt)
 {
-	struct erun *r = runmap_get(&e->runs, run_id);
+	struct erun *r = imap_get(&e->runs, run_id);
 
 	if (r == NULL || shard < 0 || shard >= r->rec.nshards)
 		return NULL;
@@ -1403,7 +1324,7 @@ int engine_recover_run(struct engine *e, const struct run_rec *rec, int64_t now)
 	}
 	if ((rec->params && (r->rec.params = strdup(rec->params)) == NULL) ||
 	    (rec->reason && (r->rec.reason = strdup(rec->reason)) == NULL) ||
-	    runmap_put(&e->runs, r))
+	    imap_put(&e->runs, r->rec.id, r))
 		goto nomem;
 	if (rec->id >= e->next_id)
 		e->next_id = rec->id + 1;
@@ -1564,10 +1485,13 @@ int engine_executor_reconcile(struct engine *e, const char *id, const struct eng
 	if (!x->reconcile)
 		return 0;
 	x->reconcile = false;
-	for (size_t i = 0; i < e->runs.cap; i++) {
-		struct erun *r = e->runs.slots[i];
+	int64_t rid;
+	void *rv;
 
-		for (int s = 0; r && s < r->rec.nshards; s++) {
+	for (size_t i = 0; imap_next(&e->runs, &i, &rid, &rv);) {
+		struct erun *r = rv;
+
+		for (int s = 0; s < r->rec.nshards; s++) {
 			bool listed = false;
 
 			if (!on_executor(r, s, id))
@@ -1622,10 +1546,13 @@ int engine_executor_leave(struct engine *e, const char *id, int64_t now)
 	memmove(&e->execs[at], &e->execs[at + 1], (e->nexecs - at - 1) * sizeof(*e->execs));
 	e->nexecs--;
 	/* Its attempts: failover re-dispatches them now; without failover they are lost. */
-	for (size_t i = 0; i < e->runs.cap; i++) {
-		struct erun *r = e->runs.slots[i];
+	int64_t rid;
+	void *rv;
 
-		for (int s = 0; r && s < r->rec.nshards; s++) {
+	for (size_t i = 0; imap_next(&e->runs, &i, &rid, &rv);) {
+		struct erun *r = rv;
+
+		for (int s = 0; s < r->rec.nshards; s++) {
 			if (on_executor(r, s, id))
 				lose_shard(e, r, s, id, now);
 		}
@@ -1649,9 +1576,14 @@ int engine_withdraw_early(struct engine *e, const char *why, int64_t now)
 	v = malloc(e->runs.n * sizeof(*v));
 	if (v == NULL)
 		return CLOVER_ENOMEM;
-	for (size_t i = 0; i < e->runs.cap; i++) {
-		if (e->runs.slots[i] && run_early(e->runs.slots[i], now))
-			v[n++] = e->runs.slots[i];
+	{
+		int64_t rid;
+		void *rv;
+
+		for (size_t i = 0; imap_next(&e->runs, &i, &rid, &rv);) {
+			if (run_early(rv, now))
+				v[n++] = rv;
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		withdraw(e, v[i], fmt("%s before this instant", why), now);

@@ -21,6 +21,7 @@
 #include "store/backend.h"
 #include "store/store.h"
 
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/time.h"
 
@@ -51,20 +52,6 @@ struct recvec {
 	size_t n, cap;
 };
 
-/* run id -> index in the pending list; entries of older generations are empty. */
-struct idslot {
-	int64_t id;
-	uint32_t idx;
-	uint32_t gen;
-};
-
-struct idmap {
-	struct idslot *slots;
-	size_t cap; /* power of two, or 0 */
-	size_t n;
-	uint32_t gen;
-};
-
 struct store {
 	const struct store_ops *ops;
 	void *be;
@@ -78,7 +65,7 @@ struct store {
 	pthread_cond_t wake; /* the writer waits for records, a full batch, a flush or stop */
 	pthread_cond_t done; /* flushers wait for `committed` to move */
 	struct recvec pending;
-	struct idmap map;
+	struct imap map; /* run id -> 1 + its index in `pending` (coalescing) */
 	int64_t first_ns;    /* monotonic time the oldest pending record arrived */
 	uint64_t submitted;  /* sequence number of the last submission */
 	uint64_t committed;  /* every submission <= this is settled */
@@ -90,70 +77,6 @@ struct store {
 	pthread_t writer;
 	bool writer_started;
 };
-
-/* ---- id map ---- */
-
-static size_t id_hash(int64_t id, size_t cap)
-{
-	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
-}
-
-static int idmap_find(const struct idmap *m, int64_t id)
-{
-	if (m->cap == 0)
-		return -1;
-	for (size_t i = id_hash(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		const struct idslot *sl = &m->slots[i];
-
-		if (sl->gen != m->gen)
-			return -1;
-		if (sl->id == id)
-			return (int)sl->idx;
-	}
-}
-
-static void idmap_insert(struct idslot *slots, size_t cap, uint32_t gen, int64_t id, uint32_t idx)
-{
-	size_t i = id_hash(id, cap);
-
-	while (slots[i].gen == gen)
-		i = (i + 1) & (cap - 1);
-	slots[i].id = id;
-	slots[i].idx = idx;
-	slots[i].gen = gen;
-}
-
-/* Adds id (not present). CLOVER_ENOMEM leaves the map as it was. */
-static int idmap_put(struct idmap *m, int64_t id, uint32_t idx)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 1024;
-		struct idslot *slots = calloc(cap, sizeof(*slots));
-
-		if (slots == NULL)
-			return CLOVER_ENOMEM;
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->slots[i].gen == m->gen)
-				idmap_insert(slots, cap, m->gen, m->slots[i].id, m->slots[i].idx);
-		free(m->slots);
-		m->slots = slots;
-		m->cap = cap;
-	}
-	idmap_insert(m->slots, m->cap, m->gen, id, idx);
-	m->n++;
-	return 0;
-}
-
-/* Empties the map in O(1) by starting a new generation. */
-static void idmap_reset(struct idmap *m)
-{
-	m->n = 0;
-	if (++m->gen == 0) {
-		if (m->slots)
-			memset(m->slots, 0, m->cap * sizeof(*m->slots));
-		m->gen = 1;
-	}
-}
 
 /* ---- records ---- */
 
@@ -228,12 +151,15 @@ static int vec_push(struct recvec *v, struct store_rec *rec)
  */
 static int enqueue(struct store *s, struct store_rec *rec, struct store_rec **old)
 {
-	int idx = -1, rc;
+	uintptr_t slot = 0; /* 1 + index of a pending snapshot of the same run */
+	int rc;
 
 	*old = NULL;
 	if (rec->kind == STORE_REC_RUN)
-		idx = idmap_find(&s->map, rec->u.run.id);
-	if (idx >= 0) {
+		slot = (uintptr_t)imap_get(&s->map, rec->u.run.id);
+	if (slot) {
+		size_t idx = slot - 1;
+
 		*old = s->pending.v[idx];
 		s->pending.v[idx] = rec;
 		s->st.coalesced++;
@@ -243,7 +169,7 @@ static int enqueue(struct store *s, struct store_rec *rec, struct store_rec **ol
 			return rc;
 		/* Failing to remember the slot only costs coalescing: upserts are in order. */
 		if (rec->kind == STORE_REC_RUN)
-			(void)idmap_put(&s->map, rec->u.run.id, (uint32_t)(s->pending.n - 1));
+			(void)imap_put(&s->map, rec->u.run.id, (void *)(uintptr_t)s->pending.n);
 		if (s->pending.n == 1)
 			s->first_ns = time_mono_ns();
 	}
@@ -436,7 +362,7 @@ static void *writer_main(void *arg)
 		tmp = s->pending;
 		s->pending = work;
 		work = tmp;
-		idmap_reset(&s->map);
+		imap_clear(&s->map);
 		ci.seq = s->submitted;
 		pthread_mutex_unlock(&s->mu);
 
@@ -524,7 +450,7 @@ int store_open(const struct store_options *opt, struct store **out, struct error
 	s->log_cap = opt->log_cap_per_shard ? opt->log_cap_per_shard : DEFAULT_LOG_CAP;
 	s->on_commit = opt->on_commit;
 	s->on_commit_ctx = opt->on_commit_ctx;
-	s->map.gen = 1;
+	imap_init(&s->map);
 
 	cfg.path = opt->path;
 	cfg.log_cap = s->log_cap;
@@ -572,7 +498,7 @@ void store_close(struct store *s)
 		pthread_join(s->writer, NULL);
 	s->ops->close(s->be);
 	free(s->pending.v);
-	free(s->map.slots);
+	imap_free(&s->map);
 	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->done);
 	pthread_mutex_destroy(&s->mu);

@@ -102,6 +102,57 @@ static void hmap_puts_gets_deletes_and_iterates(void **state)
 	hmap_free(&m);
 }
 
+/* Random puts, deletes and clears checked against a plain array of the truth. */
+static void imap_matches_a_reference_under_random_operations(void **state)
+{
+	enum { KEYS = 3000 };
+	static void *truth[KEYS];
+	struct imap m;
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	size_t live = 0, seen;
+	int64_t k;
+	void *v;
+
+	(void)state;
+	memset(truth, 0, sizeof(truth));
+	imap_init(&m);
+	for (int op = 0; op < 200000; op++) {
+		int64_t key;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		key = (int64_t)(x % KEYS) * 7919 + 1; /* spread, never 0 */
+		switch (x >> 60) {
+		case 0: /* rarely: empty everything */
+			if (op % 50 == 0) {
+				imap_clear(&m);
+				memset(truth, 0, sizeof(truth));
+				live = 0;
+			}
+			break;
+		case 1: case 2: case 3: case 4: case 5: case 6:
+			assert_ptr_equal(imap_del(&m, key), truth[x % KEYS]);
+			live -= truth[x % KEYS] != NULL;
+			truth[x % KEYS] = NULL;
+			break;
+		default:
+			live += truth[x % KEYS] == NULL;
+			truth[x % KEYS] = (void *)(uintptr_t)(op + 1);
+			assert_int_equal(imap_put(&m, key, truth[x % KEYS]), 0);
+			break;
+		}
+		assert_int_equal(m.n, live);
+	}
+	for (int i = 0; i < KEYS; i++)
+		assert_ptr_equal(imap_get(&m, (int64_t)i * 7919 + 1), truth[i]);
+	seen = 0;
+	for (size_t i = 0; imap_next(&m, &i, &k, &v);) {
+		assert_ptr_equal(truth[(k - 1) / 7919], v);
+		seen++;
+	}
+	assert_int_equal(seen, live);
+	imap_free(&m);
+}
+
 static void hash_name_is_fnv1a_32(void **state)
 {
 	(void)state;
@@ -223,6 +274,7 @@ int main(void)
 		cmocka_unit_test(heap_pops_in_deadline_then_insertion_order),
 		cmocka_unit_test(heap_remove_keeps_order_under_random_load),
 		cmocka_unit_test(hmap_puts_gets_deletes_and_iterates),
+		cmocka_unit_test(imap_matches_a_reference_under_random_operations),
 		cmocka_unit_test(hash_name_is_fnv1a_32),
 		cmocka_unit_test(durations_parse_and_format),
 		cmocka_unit_test(civil_dates_round_trip_through_2199),
