@@ -1439,6 +1439,24 @@ static bool on_executor(struct erun *r, int s, const char *id)
  * A shard whose executor `id` lost it: failover re-dispatches it to a
  * matching executor; without failover (or any match) it is lost.
  */
+/*
+ * The active runs, in an array the caller frees (NULL with *n = 0 when there
+ * are none or memory ran out). Walks that may end runs use it: ending a run
+ * takes it out of the table, which moves other entries under a walk of the
+ * table itself. Ended runs stay valid until the actions are cleared.
+ */
+static struct erun **active_runs(struct engine *e, size_t *n)
+{
+	struct erun **v = e->runs.n ? malloc(e->runs.n * sizeof(*v)) : NULL;
+	int64_t id;
+	void *r;
+
+	*n = 0;
+	for (size_t i = 0; v && imap_next(&e->runs, &i, &id, &r);)
+		v[(*n)++] = r;
+	return v;
+}
+
 static void lose_shard(struct engine *e, struct erun *r, int s, const char *id, int64_t now)
 {
 	if (r->spec->failover) {
@@ -1485,11 +1503,11 @@ int engine_executor_reconcile(struct engine *e, const char *id, const struct eng
 	if (!x->reconcile)
 		return 0;
 	x->reconcile = false;
-	int64_t rid;
-	void *rv;
+	size_t nrun;
+	struct erun **runs = active_runs(e, &nrun);
 
-	for (size_t i = 0; imap_next(&e->runs, &i, &rid, &rv);) {
-		struct erun *r = rv;
+	for (size_t i = 0; i < nrun; i++) {
+		struct erun *r = runs[i];
 
 		for (int s = 0; s < r->rec.nshards; s++) {
 			bool listed = false;
@@ -1506,6 +1524,7 @@ int engine_executor_reconcile(struct engine *e, const char *id, const struct eng
 			lose_shard(e, r, s, id, now);
 		}
 	}
+	free(runs);
 	return 0;
 }
 
@@ -1533,7 +1552,8 @@ int engine_executor_running(const struct engine *e, const char *id)
 int engine_executor_leave(struct engine *e, const char *id, int64_t now)
 {
 	struct eexec *x = NULL;
-	size_t at = 0;
+	struct erun **runs;
+	size_t at = 0, nrun;
 
 	for (; at < e->nexecs; at++) {
 		if (strcmp(e->execs[at]->id, id) == 0) {
@@ -1543,20 +1563,19 @@ int engine_executor_leave(struct engine *e, const char *id, int64_t now)
 	}
 	if (x == NULL)
 		return CLOVER_ENOENT;
+	runs = active_runs(e, &nrun);
+	if (runs == NULL && e->runs.n)
+		return CLOVER_ENOMEM; /* nothing changed: the caller may try again */
 	memmove(&e->execs[at], &e->execs[at + 1], (e->nexecs - at - 1) * sizeof(*e->execs));
 	e->nexecs--;
 	/* Its attempts: failover re-dispatches them now; without failover they are lost. */
-	int64_t rid;
-	void *rv;
-
-	for (size_t i = 0; imap_next(&e->runs, &i, &rid, &rv);) {
-		struct erun *r = rv;
-
-		for (int s = 0; s < r->rec.nshards; s++) {
-			if (on_executor(r, s, id))
-				lose_shard(e, r, s, id, now);
+	for (size_t i = 0; i < nrun; i++) {
+		for (int s = 0; s < runs[i]->rec.nshards; s++) {
+			if (on_executor(runs[i], s, id))
+				lose_shard(e, runs[i], s, id, now);
 		}
 	}
+	free(runs);
 	for (size_t l = 0; l < x->nlabels; l++)
 		free(x->labels[l]);
 	free(x->labels);
@@ -1567,26 +1586,15 @@ int engine_executor_leave(struct engine *e, const char *id, int64_t now)
 
 int engine_withdraw_early(struct engine *e, const char *why, int64_t now)
 {
-	struct erun **v;
-	size_t n = 0;
+	size_t n;
+	struct erun **v = active_runs(e, &n);
 
-	if (e->runs.n == 0)
-		return 0;
-	/* Collected first: withdrawing reshapes the table. */
-	v = malloc(e->runs.n * sizeof(*v));
-	if (v == NULL)
+	if (v == NULL && e->runs.n)
 		return CLOVER_ENOMEM;
-	{
-		int64_t rid;
-		void *rv;
-
-		for (size_t i = 0; imap_next(&e->runs, &i, &rid, &rv);) {
-			if (run_early(rv, now))
-				v[n++] = rv;
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (run_early(v[i], now))
+			withdraw(e, v[i], fmt("%s before this instant", why), now);
 	}
-	for (size_t i = 0; i < n; i++)
-		withdraw(e, v[i], fmt("%s before this instant", why), now);
 	free(v);
 	return 0;
 }

@@ -172,7 +172,10 @@ struct engine_ref {
 /* Only the first call after engine_executor_expect() does anything. CLOVER_ENOENT. */
 int engine_executor_reconcile(struct engine *e, const char *id, const struct engine_ref *running,
 			      size_t n, int64_t now);
-/* A lost executor: its shards fail over (or are lost, per the job's failover). */
+/*
+ * A lost executor: its shards fail over (or are lost, per the job's failover).
+ * CLOVER_ENOENT for an unknown id; CLOVER_ENOMEM changes nothing.
+ */
 int engine_executor_leave(struct engine *e, const char *id, int64_t now);
 
 /*

@@ -897,6 +897,67 @@ static void expected_executor_that_never_returns_fails_over(void **state)
 	sim_free(s);
 }
 
+static void lost_executor_loses_every_one_of_many_runs(void **state)
+{
+	struct sim *s = sim_new(1);
+
+	(void)state;
+	s->duration = 100000;
+	put(s,
+	    "{\"name\":\"many\",\"schedule\":\"@manual\",\"concurrency\":\"allow\","
+	    "\"failover\":false,\"run\":{\"shell\":\"x\"}}",
+	    s->now);
+	/* Near the run table's highest load (4,000 of 8,192 slots), where entries collide. */
+	for (int i = 0; i < 4000; i++)
+		assert_int_equal(engine_trigger(s->e, "many", NULL, s->now, NULL), 0);
+	drain(s);
+	advance(s, T0 + 1000);
+	/* Runs end (and leave the run table) while the loss is being applied. */
+	assert_int_equal(engine_executor_leave(s->e, "x0", s->now), 0);
+	drain(s);
+	assert_int_equal(count_state(s, RUN_LOST), 4000);
+	sim_free(s);
+}
+
+/*
+ * Runs whose ids share a slot of the run table (the sparse ids of recovered
+ * runs can): losing their executor must lose every one of them, although
+ * each loss ends a run and removes it from the table being walked.
+ */
+static void lost_executor_loses_runs_whose_ids_collide(void **state)
+{
+	struct sim *s = sim_new(0);
+	int64_t ids[10];
+	int n = 0;
+
+	(void)state;
+	put(s,
+	    "{\"name\":\"rec\",\"schedule\":\"@manual\",\"concurrency\":\"allow\","
+	    "\"failover\":false,\"run\":{\"shell\":\"x\"}}",
+	    s->now);
+	assert_int_equal(engine_executor_expect(s->e, "gone"), 0);
+	/* Ten ids in one slot of a 64-slot table (base/hash.c's Fibonacci hashing). */
+	for (int64_t id = 1; n < 10 && id < MAX_RUNS; id++) {
+		if (((((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 32) & 63) == 5)
+			ids[n++] = id;
+	}
+	assert_int_equal(n, 10);
+	for (int i = 0; i < n; i++) {
+		struct shard_rec sh = {.attempt = 1, .state = RUN_RUNNING, .executor = "gone",
+				       .exit_code = -1};
+		struct run_rec r = {.id = ids[i], .job = "rec", .scheduled_at = T0,
+				    .state = RUN_RUNNING, .nshards = 1, .shards = &sh};
+
+		assert_int_equal(engine_recover_run(s->e, &r, s->now), 0);
+	}
+	drain(s);
+	assert_int_equal(engine_executor_leave(s->e, "gone", s->now), 0);
+	drain(s);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(s->runs[ids[i] - 1].state, RUN_LOST);
+	sim_free(s);
+}
+
 static void sharded_run_spreads_over_executors(void **state)
 {
 	struct sim *s = sim_new(3);
@@ -1166,6 +1227,8 @@ int main(void)
 		cmocka_unit_test(crash_recovery_loses_running_attempt_and_retries),
 		cmocka_unit_test(crash_recovery_without_retry_marks_lost),
 		cmocka_unit_test(lost_executor_fails_over_or_loses_shards),
+		cmocka_unit_test(lost_executor_loses_every_one_of_many_runs),
+		cmocka_unit_test(lost_executor_loses_runs_whose_ids_collide),
 		cmocka_unit_test(sharded_run_spreads_over_executors),
 		cmocka_unit_test(broadcast_runs_one_shard_per_executor),
 		cmocka_unit_test(removed_job_lets_running_finish_and_cancels_queued),
