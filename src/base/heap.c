@@ -108,7 +108,7 @@ void heap_remove(struct heap *h, struct heap_node *node)
 	size_t i = node->idx;
 	struct heap_entry last;
 
-	if (i == HEAP_NONE || i >= h->n || h->v[i].node != node)
+	if (!heap_contains(h, node))
 		return;
 	node->idx = HEAP_NONE;
 	last = h->v[--h->n];
@@ -119,6 +119,11 @@ void heap_remove(struct heap *h, struct heap_node *node)
 		sift_up(h, i);
 	else
 		sift_down(h, i);
+}
+
+bool heap_contains(const struct heap *h, const struct heap_node *node)
+{
+	return node->idx < h->n && h->v[node->idx].node == node;
 }
 
 struct heap_node *heap_min(const struct heap *h)

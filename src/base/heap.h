@@ -45,6 +45,8 @@ void heap_node_init(struct heap_node *node);
 int heap_insert(struct heap *h, struct heap_node *node, int64_t deadline);
 /* Removes `node` if it is in the heap; otherwise does nothing. */
 void heap_remove(struct heap *h, struct heap_node *node);
+/* True when `node` is in `h` (not merely in some heap). */
+bool heap_contains(const struct heap *h, const struct heap_node *node);
 /* The node with the least (deadline, seq), or NULL when empty. */
 struct heap_node *heap_min(const struct heap *h);
 /* Removes and returns the minimum, or NULL. */

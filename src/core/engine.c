@@ -680,6 +680,23 @@ static enum run_state run_outcome(const struct erun *r)
 	return RUN_SUCCEEDED;
 }
 
+static void timer_due(struct engine *e, struct timer *t, int64_t now);
+
+/*
+ * A job that goes idle while its next fire waits in `held` (it was busy when
+ * the lead window opened, see engine_tick) takes that fire now, ahead of its
+ * instant: the job is as idle as one whose fire was taken when the window
+ * opened, and its executor can prepare the run instead of receiving it at the
+ * instant in a burst.
+ */
+static void take_held_fire(struct engine *e, struct ejob *j, int64_t now)
+{
+	if (!heap_contains(&e->held, &j->fire.node) || j->fire.node.deadline <= now)
+		return;
+	heap_remove(&e->held, &j->fire.node);
+	timer_due(e, &j->fire, now);
+}
+
 static void finish_run(struct engine *e, struct erun *r, int64_t at)
 {
 	struct ejob *j = r->job;
@@ -745,6 +762,8 @@ static void finish_run(struct engine *e, struct erun *r, int64_t at)
 	}
 	if (j->nrunning == 0)
 		start_next_queued(e, j, at);
+	if (j->active == NULL)
+		take_held_fire(e, j, at);
 }
 
 static struct eexec *exec_find(struct engine *e, const char *id)
@@ -1121,7 +1140,8 @@ static void timer_due(struct engine *e, struct timer *t, int64_t now)
  * the executor only has to start them on time (DISPATCH carries
  * not_before). Only a fire whose job has no active run is taken early: the
  * concurrency policy must see the job as it is at the instant. Retries and
- * fires of busy jobs wait in `held` for their exact instant.
+ * fires of busy jobs wait in `held` for their exact instant, or, for a fire,
+ * until its job goes idle (take_held_fire).
  */
 int engine_tick(struct engine *e, int64_t now)
 {

@@ -1156,6 +1156,30 @@ static void lead_time_fires_early_but_starts_on_time(void **state)
 	sim_free(s);
 }
 
+static void job_going_idle_in_the_lead_window_fires_ahead(void **state)
+{
+	struct sim *s = sim_new_lead(1, 500);
+
+	(void)state;
+	s->duration = 700;
+	put(s, "{\"name\":\"g\",\"schedule\":\"@every 1s\",\"run\":{\"shell\":\"x\"}}", s->now);
+	advance(s, T0 + 1600);
+	/* Busy when the window for 2 s opened (1.5 s): the fire is held. */
+	assert_int_equal(s->maxid, 1);
+	assert_int_equal(s->runs[0].state, RUN_RUNNING);
+	/* Run 1 ends at 1.7 s: the held fire is taken then, ahead of its instant. */
+	advance(s, T0 + 1750);
+	assert_int_equal(s->runs[0].state, RUN_SUCCEEDED);
+	assert_int_equal(s->maxid, 2);
+	assert_int_equal(s->runs[1].scheduled_at, T0 + 2000);
+	assert_int_equal(s->runs[1].created_at, T0 + 1700);
+	assert_int_equal(s->runs[1].state, RUN_PENDING);
+	advance(s, T0 + 2000);
+	assert_int_equal(s->runs[1].started_at, T0 + 2000);
+	assert_int_equal(s->runs[1].state, RUN_RUNNING);
+	sim_free(s);
+}
+
 static void stopping_withdraws_runs_fired_ahead(void **state)
 {
 	struct sim *s = sim_new_lead(1, 500);
@@ -1236,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(seeded_simulation_never_duplicates_or_loses_an_instant),
 		cmocka_unit_test(seeded_simulation_with_lead_time_keeps_every_guarantee),
 		cmocka_unit_test(lead_time_fires_early_but_starts_on_time),
+		cmocka_unit_test(job_going_idle_in_the_lead_window_fires_ahead),
 		cmocka_unit_test(disabled_executor_gets_no_new_shards),
 		cmocka_unit_test(executor_running_counts_unfinished_shards),
 		cmocka_unit_test(refused_dispatch_goes_to_another_executor),
