@@ -194,5 +194,24 @@ api_handler api_users_list, api_users_create, api_user_delete;
 api_handler api_tokens_list, api_tokens_create, api_token_delete, api_whoami;
 api_handler api_executors_list, api_cluster, api_executor_disable, api_executor_enable,
     api_executor_drain;
+api_handler api_contacts_list, api_contacts_create, api_contact_get, api_contact_put,
+    api_contact_delete;
+api_handler api_events_list;
+
+/* ---- contacts and events (contacts.c, events.c) ---- */
+
+/* The CONTACT object. NULL when out of memory. */
+json_t *api_contact_json(const struct store_contact *c);
+/* The EVENT object. NULL when out of memory. */
+json_t *api_event_json(const struct store_event *ev);
+/* A plain ASCII local@domain of at most 254 bytes; else *why says what is wrong. */
+bool api_email_valid(const char *s, const char **why);
+/* An http:// or https:// URL with a host, at most 2048 printable ASCII bytes. */
+bool api_webhook_valid(const char *s, const char **why);
+/*
+ * After a job was written: records a warning event for each contact its spec
+ * names that does not exist (the job is accepted; see contacts.c).
+ */
+void api_job_contacts_check(struct api_req *rq, const struct job_spec *spec);
 
 #endif

@@ -200,6 +200,7 @@ void api_jobs_create(struct api_req *rq, struct api_resp *rs)
 		       rq->who.user, (long long)rev);
 		api_event(rq, STORE_LEVEL_INFO, "api", spec->name, "job created by %s",
 		          rq->who.user);
+		api_job_contacts_check(rq, spec);
 		announce(rq, spec->name, spec);
 		reply_job(rq, rs, 201, spec->name, spec);
 	}
@@ -306,6 +307,7 @@ void api_job_put(struct api_req *rq, struct api_resp *rs)
 	       created ? "created" : "updated", rq->who.user, (long long)rev);
 	api_event(rq, STORE_LEVEL_INFO, "api", name, "job %s by %s",
 	          created ? "created" : "updated", rq->who.user);
+	api_job_contacts_check(rq, spec);
 	announce(rq, name, spec);
 	reply_job(rq, rs, created ? 201 : 200, name, spec);
 out:

@@ -97,6 +97,12 @@ struct store_ops {
 	int (*event_list)(void *be, const struct store_event_filter *f, struct store_event **out,
 	                  size_t *n);
 
+	int (*contact_put)(void *be, const struct store_contact *c, bool create_only, bool *created);
+	int (*contact_get)(void *be, const char *name, struct store_contact *out);
+	int (*contact_delete)(void *be, const char *name);
+	int (*contact_list)(void *be, const struct store_contact_filter *f,
+	                    struct store_contact **out, size_t *n);
+
 	int (*user_put)(void *be, const struct store_user *u);
 	int (*user_get)(void *be, const char *name, struct store_user *out);
 	int (*user_delete)(void *be, const char *name);

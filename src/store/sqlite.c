@@ -2230,6 +2230,10 @@ static int sq_event_list(void *be, const struct store_event_filter *f, struct st
 	}
 	if (rc == 0 && f->before_id > 0)
 		rc = buf_appends(&sql, " AND id < ?5");
+	if (rc == 0 && f->from > 0)
+		rc = buf_appends(&sql, " AND at >= ?7");
+	if (rc == 0 && f->to > 0)
+		rc = buf_appends(&sql, " AND at < ?8");
 	if (rc == 0)
 		rc = buf_appends(&sql, " ORDER BY id DESC LIMIT ?6");
 	if (rc)
@@ -2245,6 +2249,8 @@ static int sq_event_list(void *be, const struct store_event_filter *f, struct st
 		sqlite3_bind_text(st, 4, pat.data, (int)pat.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, f->before_id);
 	sqlite3_bind_int(st, 6, f->limit);
+	sqlite3_bind_int64(st, 7, f->from);
+	sqlite3_bind_int64(st, 8, f->to);
 	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
 			break;
@@ -2263,6 +2269,202 @@ out:
 	if (rc) {
 		for (size_t k = 0; k < *n; k++)
 			store_event_clear(&(*out)[k]);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* ---- contacts ---- */
+
+/*
+ * Contacts are written and read by people, a few at a time: their statements
+ * are prepared per call rather than cached on every connection.
+ */
+#define CONTACT_COLS "name, email, webhook, oncall, created_at"
+
+static int read_contact(sqlite3_stmt *st, struct store_contact *ct)
+{
+	int rc = col_dup(st, 0, &ct->name);
+
+	if (rc == 0)
+		rc = col_dup(st, 1, &ct->email);
+	if (rc == 0)
+		rc = col_dup(st, 2, &ct->webhook);
+	ct->oncall = sqlite3_column_int(st, 3) != 0;
+	ct->created_at = sqlite3_column_int64(st, 4);
+	if (rc)
+		store_contact_clear(ct);
+	return rc;
+}
+
+/* Prepares `sql` (a literal) on connection c. */
+static int prepare_lit(struct conn *c, const char *sql, sqlite3_stmt **st)
+{
+	int r = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+
+	return r == SQLITE_OK ? 0 : db_err(c->db, r, sql);
+}
+
+static int sq_contact_put(void *be, const struct store_contact *ct, bool create_only,
+			  bool *created)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	if ((rc = run_st(c, ST_BEGIN)) != 0)
+		goto out;
+	rc = prepare_lit(c, "SELECT 1 FROM contacts WHERE name = ?1", &st);
+	if (rc == 0) {
+		int x;
+
+		bind_text(st, 1, ct->name);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			*created = false;
+		else if (x == SQLITE_DONE)
+			*created = true;
+		else
+			rc = db_err(c->db, x, "contact put");
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc == 0 && create_only && !*created)
+		rc = CLOVER_EEXIST;
+	if (rc == 0)
+		rc = prepare_lit(c,
+				 "INSERT INTO contacts(" CONTACT_COLS ") VALUES(?1, ?2, ?3, ?4, ?5)"
+				 " ON CONFLICT(name) DO UPDATE SET email = excluded.email,"
+				 " webhook = excluded.webhook, oncall = excluded.oncall",
+				 &st);
+	if (rc == 0) {
+		bind_text(st, 1, ct->name);
+		bind_text(st, 2, ct->email);
+		bind_text(st, 3, ct->webhook);
+		sqlite3_bind_int(st, 4, ct->oncall ? 1 : 0);
+		sqlite3_bind_int64(st, 5, ct->created_at);
+		rc = step_done(c, st, "contact put");
+	}
+	sqlite3_finalize(st);
+	rc = finish(c, rc);
+	if (rc)
+		*created = false;
+out:
+	release(q, c);
+	return rc;
+}
+
+static int sq_contact_get(void *be, const char *name, struct store_contact *out)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc, x;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	rc = prepare_lit(c, "SELECT " CONTACT_COLS " FROM contacts WHERE name = ?1", &st);
+	if (rc == 0) {
+		bind_text(st, 1, name);
+		x = sqlite3_step(st);
+		if (x == SQLITE_ROW)
+			rc = read_contact(st, out);
+		else if (x == SQLITE_DONE)
+			rc = CLOVER_ENOENT;
+		else
+			rc = db_err(c->db, x, "contact get");
+	}
+	sqlite3_finalize(st);
+	release(q, c);
+	return rc;
+}
+
+static int sq_contact_delete(void *be, const char *name)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	rc = prepare_lit(c, "DELETE FROM contacts WHERE name = ?1", &st);
+	if (rc == 0) {
+		bind_text(st, 1, name);
+		rc = step_done(c, st, "contact delete");
+		if (rc == 0 && sqlite3_changes(c->db) == 0)
+			rc = CLOVER_ENOENT;
+	}
+	sqlite3_finalize(st);
+	release(q, c);
+	return rc;
+}
+
+static int sq_contact_list(void *be, const struct store_contact_filter *f,
+			   struct store_contact **out, size_t *n)
+{
+	struct sq *q = be;
+	struct buf sql, pat;
+	sqlite3_stmt *st = NULL;
+	struct conn *c = NULL;
+	size_t cap = 0;
+	int rc, x = SQLITE_DONE;
+
+	buf_init(&sql, SQL_MAX);
+	buf_init(&pat, LIKE_MAX * 2 + 2);
+	rc = buf_appends(&sql, "SELECT " CONTACT_COLS " FROM contacts WHERE 1");
+	if (rc == 0 && f->search && f->search[0]) {
+		if (strlen(f->search) > LIKE_MAX) {
+			rc = CLOVER_ETOOBIG;
+			goto out;
+		}
+		rc = like_pattern(&pat, f->search);
+		if (rc == 0)
+			rc = buf_appends(&sql, " AND (name LIKE ?1 ESCAPE '\\'"
+					       " OR email LIKE ?1 ESCAPE '\\')");
+	}
+	if (rc == 0 && f->oncall >= 0)
+		rc = buf_appends(&sql, " AND oncall = ?2");
+	if (rc == 0 && f->after)
+		rc = buf_appends(&sql, " AND name > ?3");
+	if (rc == 0)
+		rc = buf_appends(&sql, " ORDER BY name LIMIT ?4");
+	if (rc)
+		goto out;
+	if ((rc = acquire(q, &c)) != 0)
+		goto out;
+	if ((rc = prepare_once(c, &sql, &st)) != 0)
+		goto out;
+	if (pat.len)
+		sqlite3_bind_text(st, 1, pat.data, (int)pat.len, SQLITE_STATIC);
+	if (f->oncall >= 0)
+		sqlite3_bind_int(st, 2, f->oncall);
+	if (f->after)
+		bind_text(st, 3, f->after);
+	sqlite3_bind_int(st, 4, f->limit);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
+			break;
+		if ((rc = read_contact(st, &(*out)[*n])) != 0)
+			break;
+		(*n)++;
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = db_err(c->db, x, "contact list");
+out:
+	sqlite3_finalize(st);
+	if (c)
+		release(q, c);
+	buf_free(&sql);
+	buf_free(&pat);
+	if (rc) {
+		for (size_t k = 0; k < *n; k++)
+			store_contact_clear(&(*out)[k]);
 		free(*out);
 		*out = NULL;
 		*n = 0;
@@ -2629,6 +2831,10 @@ const struct store_ops store_sqlite_ops = {
     .log_read = sq_log_read,
     .event_add = sq_event_add,
     .event_list = sq_event_list,
+    .contact_put = sq_contact_put,
+    .contact_get = sq_contact_get,
+    .contact_delete = sq_contact_delete,
+    .contact_list = sq_contact_list,
     .user_put = sq_user_put,
     .user_get = sq_user_get,
     .user_delete = sq_user_delete,

@@ -723,6 +723,64 @@ int store_event_list(struct store *s, const struct store_event_filter *f, struct
 	return s->ops->event_list(s->be, &ff, out, n);
 }
 
+/* Frees the strings of a contact and zeroes it; NULL is a no-op. */
+void store_contact_clear(struct store_contact *c)
+{
+	if (c == NULL)
+		return;
+	free(c->name);
+	free(c->email);
+	free(c->webhook);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Checks and creates or replaces a contact (see store.h). */
+int store_contact_put(struct store *s, const struct store_contact *c, bool create_only,
+                      bool *created)
+{
+	bool dummy;
+
+	if (created == NULL)
+		created = &dummy;
+	*created = false;
+	if (c == NULL || c->name == NULL || c->name[0] == '\0')
+		return CLOVER_EINVAL;
+	return s->ops->contact_put(s->be, c, create_only, created);
+}
+
+/* Reads one contact into *out (zeroed first). CLOVER_ENOENT. */
+int store_contact_get(struct store *s, const char *name, struct store_contact *out)
+{
+	if (name == NULL || out == NULL)
+		return CLOVER_EINVAL;
+	memset(out, 0, sizeof(*out));
+	return s->ops->contact_get(s->be, name, out);
+}
+
+/* Deletes a contact. CLOVER_ENOENT. */
+int store_contact_delete(struct store *s, const char *name)
+{
+	if (name == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->contact_delete(s->be, name);
+}
+
+/* Lists contacts by name with the filter's defaults and limits applied. */
+int store_contact_list(struct store *s, const struct store_contact_filter *f,
+                       struct store_contact **out, size_t *n)
+{
+	struct store_contact_filter ff = {.oncall = -1};
+
+	*out = NULL;
+	*n = 0;
+	if (f)
+		ff = *f;
+	ff.limit = clamp_limit(ff.limit, 100, 1000);
+	if (ff.oncall < -1 || ff.oncall > 1)
+		return CLOVER_EINVAL;
+	return s->ops->contact_list(s->be, &ff, out, n);
+}
+
 /* Frees the strings of a user record and zeroes it; NULL is a no-op. */
 void store_user_clear(struct store_user *u)
 {

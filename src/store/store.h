@@ -242,12 +242,45 @@ int store_submit_event(struct store *s, const struct store_event *ev);
 struct store_event_filter {
 	int level;                         /* minimum level, -1 any */
 	const char *source, *job, *search; /* or NULL; search: substring of the message */
+	int64_t from, to;                  /* `at` range [from, to), 0 = open */
 	int64_t before_id;                 /* 0 = newest */
 	int limit;                         /* <= 0: 100; more than 1000: 1000 */
 };
 /* Newest first; free each with store_event_clear, then the array. `f` may be NULL. */
 int store_event_list(struct store *s, const struct store_event_filter *f, struct store_event **out,
                      size_t *n);
+
+/* ---- contacts (alert recipients) ---- */
+struct store_contact {
+	char *name;
+	char *email;   /* or NULL */
+	char *webhook; /* or NULL */
+	bool oncall;   /* receives every alert (global on-call) */
+	int64_t created_at;
+};
+/* Frees what the record owns and zeroes it. NULL is a no-op. */
+void store_contact_clear(struct store_contact *c);
+/*
+ * Creates or replaces contact `c->name` (email, webhook, oncall; a replaced
+ * contact keeps its created_at). With `create_only`, an existing contact is
+ * left alone and CLOVER_EEXIST returned. `created` (may be NULL) tells whether
+ * it is new. The store checks presence only; the API validates the values.
+ */
+int store_contact_put(struct store *s, const struct store_contact *c, bool create_only,
+                      bool *created);
+/* Fills *out (clear it with store_contact_clear). CLOVER_ENOENT. */
+int store_contact_get(struct store *s, const char *name, struct store_contact *out);
+/* Deletes a contact. Jobs that name it keep the name (see docs/alerts.md). CLOVER_ENOENT. */
+int store_contact_delete(struct store *s, const char *name);
+struct store_contact_filter {
+	const char *search; /* substring of the name or e-mail (ASCII case-insensitive), or NULL */
+	int oncall;         /* -1 any, 0 not on call, 1 on call only */
+	const char *after;  /* keyset paging: names greater than this, or NULL */
+	int limit;          /* <= 0: 100; more than 1000: 1000 */
+};
+/* Lists contacts by name; free each with store_contact_clear, then the array. */
+int store_contact_list(struct store *s, const struct store_contact_filter *f,
+                       struct store_contact **out, size_t *n);
 
 /* ---- users and tokens ---- */
 enum store_role { STORE_ROLE_VIEWER, STORE_ROLE_OPERATOR, STORE_ROLE_ADMIN };
