@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +258,156 @@ out:
 	store_token_clear(&t);
 	store_user_clear(&u);
 	return rc;
+}
+
+/* ---- console sessions ---- */
+
+/* Writes the CSRF token of the session whose cookie holds `secret`. */
+static void session_csrf(const char *secret, char *hex)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)"clover-csrf:", 12);
+	crypto_hash_sha256_update(&st, (const unsigned char *)secret, strlen(secret));
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2hex(hex, AUTH_HASH_HEX_LEN + 1, h, sizeof(h));
+}
+
+/*
+ * A hash to verify against when the user does not exist, so that a wrong
+ * user name costs as much time as a wrong password.
+ */
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+static char dummy_hash[crypto_pwhash_STRBYTES];
+
+static void dummy_init(void)
+{
+	unsigned char pw[16];
+	char hex[33];
+	char *h = NULL;
+
+	randombytes_buf(pw, sizeof(pw));
+	sodium_bin2hex(hex, sizeof(hex), pw, sizeof(pw));
+	if (auth_password_hash(hex, NULL, &h) == 0) {
+		snprintf(dummy_hash, sizeof(dummy_hash), "%s", h);
+		free(h);
+	}
+}
+
+int auth_login(struct store *s, const char *user, const char *password, int64_t now,
+               char *secret, struct auth_identity *who, struct error_info *e)
+{
+	unsigned char raw[AUTH_SESSION_SECRET_LEN / 2];
+	char hash[AUTH_HASH_HEX_LEN + 1];
+	struct store_user u = {0};
+	struct store_session ss;
+	bool ok;
+	int rc;
+
+	memset(who, 0, sizeof(*who));
+	secret[0] = '\0';
+	if (auth_init())
+		return error_set(e, CLOVER_ESYS, NULL, "libsodium failed to initialise");
+	rc = store_user_get(s, user, &u);
+	if (rc == CLOVER_ENOENT) {
+		pthread_once(&dummy_once, dummy_init);
+		(void)auth_password_verify(dummy_hash, password);
+		return error_set(e, CLOVER_EAUTH, NULL, "wrong user name or password");
+	}
+	if (rc)
+		return error_set(e, rc, NULL, "cannot look the user up: %s", clover_strerror(rc));
+	ok = auth_password_verify(u.pwhash, password);
+	if (!ok) {
+		rc = error_set(e, CLOVER_EAUTH, NULL, "wrong user name or password");
+		goto out;
+	}
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(secret, AUTH_SESSION_SECRET_LEN + 1, raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
+	auth_token_hash(secret, hash);
+	ss = (struct store_session){
+	    .hash = hash,
+	    .user = u.name,
+	    .created_at = now,
+	    .expires_at = now + AUTH_SESSION_TTL_MS,
+	};
+	rc = store_session_put(s, &ss);
+	if (rc) {
+		sodium_memzero(secret, AUTH_SESSION_SECRET_LEN + 1);
+		rc = error_set(e, rc, NULL, "cannot store the session: %s", clover_strerror(rc));
+		goto out;
+	}
+	snprintf(who->user, sizeof(who->user), "%s", u.name);
+	who->role = u.role;
+	who->session = true;
+	session_csrf(secret, who->csrf);
+out:
+	store_user_clear(&u);
+	return rc;
+}
+
+int auth_session_authenticate(struct store *s, const char *secret, int64_t now,
+                              struct auth_identity *who, struct error_info *e)
+{
+	char hash[AUTH_HASH_HEX_LEN + 1];
+	struct store_session ss = {0};
+	struct store_user u = {0};
+	int rc;
+
+	memset(who, 0, sizeof(*who));
+	if (secret == NULL || strlen(secret) != AUTH_SESSION_SECRET_LEN ||
+	    !is_lower_hex(secret, AUTH_SESSION_SECRET_LEN))
+		return error_set(e, CLOVER_EAUTH, NULL, "malformed session cookie; log in again");
+	auth_token_hash(secret, hash);
+	rc = store_session_find(s, hash, &ss);
+	if (rc == CLOVER_ENOENT)
+		return error_set(e, CLOVER_EAUTH, NULL,
+		                 "unknown or ended session; log in again");
+	if (rc)
+		return error_set(e, rc, NULL, "cannot look the session up: %s",
+		                 clover_strerror(rc));
+	if (ss.expires_at <= now) {
+		rc = error_set(e, CLOVER_EAUTH, NULL, "the session has expired; log in again");
+		goto out;
+	}
+	rc = store_user_get(s, ss.user, &u);
+	/* A user deleted then created again under the same name is someone else. */
+	if (rc == CLOVER_ENOENT || (rc == 0 && u.created_at > ss.created_at)) {
+		rc = error_set(e, CLOVER_EAUTH, NULL, "the user of this session no longer exists");
+		goto out;
+	}
+	if (rc) {
+		rc = error_set(e, rc, NULL, "cannot look the user up: %s", clover_strerror(rc));
+		goto out;
+	}
+	snprintf(who->user, sizeof(who->user), "%s", u.name);
+	who->role = u.role;
+	who->session = true;
+	session_csrf(secret, who->csrf);
+out:
+	store_session_clear(&ss);
+	store_user_clear(&u);
+	return rc;
+}
+
+int auth_logout(struct store *s, const char *secret)
+{
+	char hash[AUTH_HASH_HEX_LEN + 1];
+
+	if (secret == NULL || strlen(secret) != AUTH_SESSION_SECRET_LEN)
+		return CLOVER_ENOENT;
+	auth_token_hash(secret, hash);
+	return store_session_delete(s, hash);
+}
+
+bool auth_csrf_ok(const struct auth_identity *who, const char *token)
+{
+	if (!who->session || token == NULL || strlen(token) != AUTH_HASH_HEX_LEN ||
+	    strlen(who->csrf) != AUTH_HASH_HEX_LEN)
+		return false;
+	return sodium_memcmp(who->csrf, token, AUTH_HASH_HEX_LEN) == 0;
 }
 
 static const char *const role_names[] = {

@@ -41,11 +41,27 @@ struct auth_pwlimits {
 	size_t mem;             /* 0: crypto_pwhash_MEMLIMIT_INTERACTIVE */
 };
 
+/*
+ * Console sessions. The cookie AUTH_SESSION_COOKIE holds a random secret of
+ * AUTH_SESSION_SECRET_LEN hex digits (32 bytes); the store keeps its hex
+ * SHA-256 only. The session's CSRF token is derived from the secret
+ * (hex SHA-256 of "clover-csrf:" + secret), so it needs no storage and is
+ * known only to whoever holds the cookie's value, which script cannot read
+ * (HttpOnly); a page must send it in AUTH_CSRF_HEADER on every request that
+ * is not a GET or HEAD.
+ */
+#define AUTH_SESSION_COOKIE     "clover_session"
+#define AUTH_CSRF_HEADER        "X-CSRF-Token"
+#define AUTH_SESSION_SECRET_LEN 64
+#define AUTH_SESSION_TTL_MS     (12 * 60 * 60 * 1000LL) /* fixed lifetime from login */
+
 /* Who made a request. */
 struct auth_identity {
 	char user[AUTH_USER_MAX + 1];
 	enum store_role role;
-	char token_id[AUTH_TOKEN_ID_LEN + 1];
+	char token_id[AUTH_TOKEN_ID_LEN + 1]; /* "" for a session */
+	bool session;                         /* authenticated by the console's cookie */
+	char csrf[AUTH_HASH_HEX_LEN + 1];     /* the session's CSRF token, or "" */
 };
 
 /* Initialises libsodium. Idempotent and thread-safe; 0 or CLOVER_ESYS. */
@@ -92,6 +108,31 @@ int auth_token_create(struct store *s, const char *user, const char *name, int64
  */
 int auth_authenticate(struct store *s, const char *authorization, int64_t now,
                       struct auth_identity *who, struct error_info *e);
+
+/*
+ * Checks `user` and `password` and opens a session: on success `secret`
+ * (AUTH_SESSION_SECRET_LEN + 1 bytes) holds the cookie's value and `who` the
+ * user, role and CSRF token. Returns 0, CLOVER_EAUTH (unknown user or wrong
+ * password: one message for both, so user names cannot be probed) or a store
+ * error. The password check costs one Argon2id hash whether the user exists
+ * or not.
+ */
+int auth_login(struct store *s, const char *user, const char *password, int64_t now,
+               char *secret, struct auth_identity *who, struct error_info *e);
+
+/*
+ * Authenticates the value of the session cookie. On success fills `who`
+ * (with its CSRF token). Returns 0, CLOVER_EAUTH (malformed, unknown, expired
+ * or logged-out session, or its user was deleted) or a store error.
+ */
+int auth_session_authenticate(struct store *s, const char *secret, int64_t now,
+                              struct auth_identity *who, struct error_info *e);
+
+/* Ends the session whose cookie holds `secret`; 0 or CLOVER_ENOENT. */
+int auth_logout(struct store *s, const char *secret);
+
+/* True when `token` is the CSRF token of `who`'s session (constant time). */
+bool auth_csrf_ok(const struct auth_identity *who, const char *token);
 
 /* "viewer", "operator", "admin". */
 const char *auth_role_name(enum store_role role);

@@ -30,7 +30,7 @@
 #define API_QUERY_VALUE_MAX     1024          /* bytes per parameter value */
 #define API_PATH_MAX            1024          /* bytes of the path */
 #define API_SEGS_MAX            8             /* path segments after /api/v1 */
-#define API_HEADERS_MAX         4             /* extra response headers */
+#define API_HEADERS_MAX         6             /* extra response headers */
 #define API_DEFAULT_LISTEN      "127.0.0.1:8080"
 #define API_AUTH_EVENTS_PER_MIN 100
 
@@ -69,6 +69,9 @@ struct api_req {
 	const char *body; /* NUL-terminated, or NULL when the request had none */
 	size_t body_len;
 	const char *if_match;     /* the If-Match header, or NULL */
+	const char *session;      /* the console's session cookie, or NULL */
+	const char *content_type; /* the Content-Type header, or NULL */
+	bool https;               /* a proxy says the client used TLS (X-Forwarded-Proto) */
 	struct auth_identity who; /* empty for public routes */
 	const char *remote;       /* client address, numeric */
 	int64_t now;              /* wall clock at arrival */
@@ -76,7 +79,7 @@ struct api_req {
 
 struct api_header {
 	const char *name;
-	char value[128];
+	char value[256];
 };
 
 struct api_resp {
@@ -135,6 +138,11 @@ bool api_query_time(const struct api_req *rq, struct api_resp *rs, const char *k
 json_t *api_body_object(const struct api_req *rq, struct api_resp *rs, bool *absent);
 /* True (after replying 403) unless the caller has at least `role`. */
 bool api_require_role(const struct api_req *rq, struct api_resp *rs, enum store_role role);
+/*
+ * Logs and records an authentication failure (`msg` is for the log and the
+ * event, never a secret); events are throttled (see struct api).
+ */
+void api_auth_failure(const struct api_req *rq, const char *msg);
 /* Records an event in the store's system log (failures are only logged). */
 void api_event(const struct api_req *rq, enum store_level level, const char *source,
                const char *job, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -183,6 +191,19 @@ json_t *api_run_json(const struct run_rec *r);
 /* The next fire of a parsed spec after `now`, or 0 when none (paused, manual, ...). */
 int64_t api_next_fire(const struct job_spec *spec, int64_t now);
 
+/* ---- the console's files (console.c) ---- */
+
+/* True when `url` is not under API_PREFIX: a console file, or a 404 of it. */
+bool api_console_url(const char *url);
+/*
+ * Queues the answer for console file `url` (GET or HEAD): "/" is the page,
+ * "/ui/<file>" its scripts and styles, all embedded in the binary; with an
+ * ETag (304 on If-None-Match), the console's Content-Security-Policy, and 404
+ * or 405 otherwise. Returns MHD_YES or MHD_NO.
+ */
+struct MHD_Connection;
+int api_console_serve(struct MHD_Connection *mc, const char *url, const char *method);
+
 /* ---- handlers ---- */
 typedef void api_handler(struct api_req *rq, struct api_resp *rs);
 
@@ -192,6 +213,7 @@ api_handler api_runs_list, api_run_get, api_run_log, api_run_kill;
 api_handler api_cron_preview;
 api_handler api_users_list, api_users_create, api_user_delete;
 api_handler api_tokens_list, api_tokens_create, api_token_delete, api_whoami;
+api_handler api_login, api_logout;
 api_handler api_executors_list, api_cluster, api_executor_disable, api_executor_enable,
     api_executor_drain;
 api_handler api_contacts_list, api_contacts_create, api_contact_get, api_contact_put,

@@ -49,10 +49,15 @@ struct route {
 
 static api_handler health;
 
+/* The request state of a console file (they need none of struct conn). */
+static const char console_marker;
+
 #define PUBLIC (-1)
 static const struct route routes[] = {
     {"GET", "health", PUBLIC, false, "", health},
     {"GET", "whoami", STORE_ROLE_VIEWER, false, "", api_whoami},
+    {"POST", "login", PUBLIC, true, "", api_login},
+    {"POST", "logout", STORE_ROLE_VIEWER, false, "", api_logout},
     {"GET", "jobs", STORE_ROLE_VIEWER, false, "search,paused,after,limit", api_jobs_list},
     {"POST", "jobs", STORE_ROLE_OPERATOR, true, "", api_jobs_create},
     {"GET", "jobs/{name}", STORE_ROLE_VIEWER, false, "", api_job_get},
@@ -520,22 +525,16 @@ static void remote_address(struct MHD_Connection *mc, char *out, size_t n)
 		snprintf(out, n, "unknown");
 }
 
-/*
- * Logs and records an authentication failure; the token itself never
- * appears. Store events are throttled (see struct api); the first failure of
- * a new minute also reports how many of the last one went unrecorded.
- */
-static void auth_failure(struct api *a, struct conn *c, const struct error_info *e)
+void api_auth_failure(const struct api_req *rq, const char *msg)
 {
+	struct api *a = rq->api;
 	bool record = false;
 	int dropped = 0;
 
-	log_at(LOG_WARN, "api", "auth failure from %s: %s %s: %s", c->remote, c->method, c->path,
-	       e->message);
 	pthread_mutex_lock(&a->ev_lock);
-	if (c->rq.now - a->ev_window >= MS_PER_MIN) {
+	if (rq->now - a->ev_window >= MS_PER_MIN) {
 		dropped = a->ev_dropped;
-		a->ev_window = c->rq.now;
+		a->ev_window = rq->now;
 		a->ev_count = 0;
 		a->ev_dropped = 0;
 	}
@@ -547,12 +546,24 @@ static void auth_failure(struct api *a, struct conn *c, const struct error_info 
 	}
 	pthread_mutex_unlock(&a->ev_lock);
 	if (dropped)
-		api_event(&c->rq, STORE_LEVEL_WARN, "auth", NULL,
+		api_event(rq, STORE_LEVEL_WARN, "auth", NULL,
 		          "%d more auth failures in the previous minute were not recorded",
 		          dropped);
 	if (record)
-		api_event(&c->rq, STORE_LEVEL_WARN, "auth", NULL, "auth failure from %s: %s",
-		          c->remote, e->message);
+		api_event(rq, STORE_LEVEL_WARN, "auth", NULL, "auth failure from %s: %s", rq->remote,
+		          msg);
+}
+
+/*
+ * Logs and records an authentication failure; the token itself never
+ * appears. Store events are throttled (see struct api); the first failure of
+ * a new minute also reports how many of the last one went unrecorded.
+ */
+static void auth_failure(struct conn *c, const struct error_info *e)
+{
+	log_at(LOG_WARN, "api", "auth failure from %s: %s %s: %s", c->remote, c->method, c->path,
+	       e->message);
+	api_auth_failure(&c->rq, e->message);
 }
 
 /*
@@ -561,7 +572,7 @@ static void auth_failure(struct api *a, struct conn *c, const struct error_info 
  */
 static void begin(struct api *a, struct conn *c, struct MHD_Connection *mc, const char *url)
 {
-	const char *rest, *cl;
+	const char *rest, *cl, *authz, *proto;
 	const struct route *r = NULL;
 	bool path_known = false;
 	struct error_info e;
@@ -592,13 +603,21 @@ static void begin(struct api *a, struct conn *c, struct MHD_Connection *mc, cons
 	}
 	c->route = r;
 
+	authz = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	c->rq.session = MHD_lookup_connection_value(mc, MHD_COOKIE_KIND, AUTH_SESSION_COOKIE);
+	c->rq.content_type =
+	    MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	proto = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-Proto");
+	c->rq.https = proto && strcasecmp(proto, "https") == 0;
 	if (r == NULL || r->role != PUBLIC) {
-		rc = auth_authenticate(
-		    a->store,
-		    MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-		    c->rq.now, &c->rq.who, &e);
+		/* A bearer token wins over a cookie: scripts are never cookie sessions. */
+		if (authz == NULL && c->rq.session != NULL)
+			rc = auth_session_authenticate(a->store, c->rq.session, c->rq.now,
+			                               &c->rq.who, &e);
+		else
+			rc = auth_authenticate(a->store, authz, c->rq.now, &c->rq.who, &e);
 		if (rc == CLOVER_EAUTH) {
-			auth_failure(a, c, &e);
+			auth_failure(c, &e);
 			api_reply_error(&c->rs, 401, "unauthorized", NULL, "%s", e.message);
 			api_header_add(&c->rs, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 			               "Bearer realm=\"clover\"");
@@ -615,6 +634,21 @@ static void begin(struct api *a, struct conn *c, struct MHD_Connection *mc, cons
 			                "method %s is not allowed here", c->rq.method);
 		else
 			api_reply_error(&c->rs, 404, "not_found", NULL, "no such resource");
+		return;
+	}
+	/*
+	 * A cookie is sent by the browser whoever made the page that asks, so a
+	 * write authenticated by one must prove it comes from our own page.
+	 */
+	if (c->rq.who.session && strcmp(c->rq.method, "GET") != 0 &&
+	    !auth_csrf_ok(&c->rq.who,
+	                  MHD_lookup_connection_value(mc, MHD_HEADER_KIND, AUTH_CSRF_HEADER))) {
+		log_at(LOG_WARN, "api", "csrf refused: user=%s %s %s from %s", c->rq.who.user,
+		       c->method, c->path, c->remote);
+		api_reply_error(&c->rs, 403, "forbidden", NULL,
+		                "a request made with the console's session cookie needs the "
+		                "header " AUTH_CSRF_HEADER " with the csrf value of POST "
+		                "/login or GET /whoami");
 		return;
 	}
 	if (r->role != PUBLIC && !api_require_role(&c->rq, &c->rs, (enum store_role)r->role)) {
@@ -690,6 +724,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	struct conn *c = *req_cls;
 
 	(void)version;
+	if (c == NULL && api_console_url(url)) {
+		/*
+		 * The console's files: answered in the second call, once MHD has
+		 * the whole request (they take no body), like the API's replies.
+		 */
+		*req_cls = (void *)&console_marker;
+		return MHD_YES;
+	}
+	if ((void *)c == (void *)&console_marker) {
+		if (*upload_size) {
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		return (enum MHD_Result)api_console_serve(mc, url, method);
+	}
 	if (c == NULL) {
 		c = calloc(1, sizeof(*c));
 		if (c == NULL)
@@ -748,8 +797,10 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 	(void)cls;
 	(void)mc;
 	(void)toe;
-	if (c == NULL)
+	if (c == NULL || (void *)c == (void *)&console_marker) {
+		*req_cls = NULL;
 		return;
+	}
 	buf_free(&c->body);
 	free(c->rs.body);
 	free(c);

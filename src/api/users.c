@@ -34,9 +34,12 @@ static json_t *token_json(const struct store_token *t)
 /* GET /whoami: the caller's user name and role. */
 void api_whoami(struct api_req *rq, struct api_resp *rs)
 {
-	api_reply_json(
-	    rs, 200,
-	    json_pack("{s:s, s:s}", "user", rq->who.user, "role", auth_role_name(rq->who.role)));
+	json_t *doc =
+	    json_pack("{s:s, s:s}", "user", rq->who.user, "role", auth_role_name(rq->who.role));
+
+	if (doc && rq->who.session)
+		json_object_set_new(doc, "csrf", json_string(rq->who.csrf));
+	api_reply_json(rs, 200, doc);
 }
 
 /* GET /users (admin): every user with role and creation time, never a hash. */

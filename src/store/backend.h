@@ -114,6 +114,10 @@ struct store_ops {
 	int (*token_delete)(void *be, const char *id);
 	int (*token_touch)(void *be, const char *id, int64_t now);
 
+	int (*session_put)(void *be, const struct store_session *ss);
+	int (*session_find)(void *be, const char *hash, struct store_session *out);
+	int (*session_delete)(void *be, const char *hash);
+
 	int (*meta_get)(void *be, const char *key, char **val);
 	int (*meta_set)(void *be, const char *key, const char *val);
 

@@ -190,6 +190,15 @@ static const char *const migrations[] = {
 	"  last_used_at INTEGER NOT NULL DEFAULT 0"
 	");"
 	"CREATE INDEX tokens_user ON tokens(user);",
+
+	/* 2: console login sessions (only the hash of the cookie's secret is kept) */
+	"CREATE TABLE sessions("
+	"  hash TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX sessions_expires ON sessions(expires_at);",
 };
 /* clang-format on */
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -252,6 +261,10 @@ enum st_id {
 	ST_TOKEN_LIST_USER,
 	ST_TOKEN_DELETE,
 	ST_TOKEN_TOUCH,
+	ST_SESSION_PUT,
+	ST_SESSION_FIND,
+	ST_SESSION_DELETE,
+	ST_SESSION_EXPIRE,
 	ST_META_GET,
 	ST_META_SET,
 	ST_PRUNE_SCAN,
@@ -344,6 +357,11 @@ static const char *const st_sql[ST_COUNT] = {
         "SELECT " TOKEN_COLS " FROM tokens WHERE user = ?1 ORDER BY created_at, id",
     [ST_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1",
     [ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
+    [ST_SESSION_PUT] = "INSERT INTO sessions(hash, user, created_at, expires_at)"
+                       " VALUES(?1, ?2, ?3, ?4)",
+    [ST_SESSION_FIND] = "SELECT hash, user, created_at, expires_at FROM sessions WHERE hash = ?1",
+    [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
+    [ST_SESSION_EXPIRE] = "DELETE FROM sessions WHERE expires_at <= ?1",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -2669,6 +2687,62 @@ static int sq_token_touch(void *be, const char *id, int64_t now)
 	return write_one(be, ST_TOKEN_TOUCH, id, true, now);
 }
 
+/* ---- console sessions ---- */
+
+/* Stores a new session; the expired ones go in the same transaction. */
+static int sq_session_put(void *be, const struct store_session *ss)
+{
+	struct sq *q = be;
+	struct conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	if ((rc = run_st(c, ST_BEGIN)) != 0)
+		goto out;
+	st = stmt(c, ST_SESSION_EXPIRE, &rc);
+	if (st) {
+		sqlite3_bind_int64(st, 1, ss->created_at);
+		rc = step_done(c, st, "session expire");
+	}
+	if (rc == 0 && (st = stmt(c, ST_SESSION_PUT, &rc)) != NULL) {
+		bind_text(st, 1, ss->hash);
+		bind_text(st, 2, ss->user);
+		sqlite3_bind_int64(st, 3, ss->created_at);
+		sqlite3_bind_int64(st, 4, ss->expires_at);
+		rc = step_done(c, st, "session put");
+	}
+	rc = finish(c, rc);
+out:
+	release(q, c);
+	return rc;
+}
+
+static int read_session(sqlite3_stmt *st, void *out)
+{
+	struct store_session *ss = out;
+	int rc = col_dup(st, 0, &ss->hash);
+
+	if (rc == 0)
+		rc = col_dup(st, 1, &ss->user);
+	ss->created_at = sqlite3_column_int64(st, 2);
+	ss->expires_at = sqlite3_column_int64(st, 3);
+	if (rc)
+		store_session_clear(ss);
+	return rc;
+}
+
+static int sq_session_find(void *be, const char *hash, struct store_session *out)
+{
+	return read_one(be, ST_SESSION_FIND, hash, read_session, out, "session find");
+}
+
+static int sq_session_delete(void *be, const char *hash)
+{
+	return write_one(be, ST_SESSION_DELETE, hash, false, 0);
+}
+
 /* ---- meta ---- */
 
 static int read_text(sqlite3_stmt *st, void *out)
@@ -2844,6 +2918,9 @@ const struct store_ops store_sqlite_ops = {
     .token_list = sq_token_list,
     .token_delete = sq_token_delete,
     .token_touch = sq_token_touch,
+    .session_put = sq_session_put,
+    .session_find = sq_session_find,
+    .session_delete = sq_session_delete,
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .prune = sq_prune,

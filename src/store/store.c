@@ -878,6 +878,41 @@ int store_token_touch(struct store *s, const char *id, int64_t now)
 	return s->ops->token_touch(s->be, id, now);
 }
 
+/* Frees the strings of a session record and zeroes it; NULL is a no-op. */
+void store_session_clear(struct store_session *ss)
+{
+	if (ss == NULL)
+		return;
+	free(ss->hash);
+	free(ss->user);
+	memset(ss, 0, sizeof(*ss));
+}
+
+/* Checks and stores a new session (expired ones are removed on the way). */
+int store_session_put(struct store *s, const struct store_session *ss)
+{
+	if (ss == NULL || ss->hash == NULL || ss->user == NULL || ss->expires_at <= 0)
+		return CLOVER_EINVAL;
+	return s->ops->session_put(s->be, ss);
+}
+
+/* Finds the session whose secret hashes to `hash`. CLOVER_ENOENT. */
+int store_session_find(struct store *s, const char *hash, struct store_session *out)
+{
+	if (hash == NULL || out == NULL)
+		return CLOVER_EINVAL;
+	memset(out, 0, sizeof(*out));
+	return s->ops->session_find(s->be, hash, out);
+}
+
+/* Ends a session. CLOVER_ENOENT. */
+int store_session_delete(struct store *s, const char *hash)
+{
+	if (hash == NULL)
+		return CLOVER_EINVAL;
+	return s->ops->session_delete(s->be, hash);
+}
+
 /* Reads a metadata value (*val malloc'd). CLOVER_ENOENT. */
 int store_meta_get(struct store *s, const char *key, char **val)
 {

@@ -325,6 +325,25 @@ int store_token_delete(struct store *s, const char *id);
 /* Sets a token's last_used_at to `now`. CLOVER_ENOENT if there is no such token. */
 int store_token_touch(struct store *s, const char *id, int64_t now);
 
+/* ---- console sessions ---- */
+struct store_session {
+	char *hash; /* hex SHA-256 of the cookie's secret; the secret itself is never stored */
+	char *user;
+	int64_t created_at;
+	int64_t expires_at;
+};
+/* Frees what the record owns and zeroes it. NULL is a no-op. */
+void store_session_clear(struct store_session *ss);
+/*
+ * Stores a new session, and deletes the sessions expired at its created_at.
+ * CLOVER_EINVAL for a missing member.
+ */
+int store_session_put(struct store *s, const struct store_session *ss);
+/* The session whose secret hashes to `hash`, expired or not. CLOVER_ENOENT. */
+int store_session_find(struct store *s, const char *hash, struct store_session *out);
+/* Ends a session (logout). CLOVER_ENOENT. */
+int store_session_delete(struct store *s, const char *hash);
+
 /* ---- metadata and retention ---- */
 /* *val is malloc'd. CLOVER_ENOENT when the key is not set. */
 int store_meta_get(struct store *s, const char *key, char **val);

@@ -5,3 +5,5 @@ clover_test(test-api SOURCES unit/test-api.c unit/test-api-harness.c
   LIBS clover_api PkgConfig::CURL LABELS unit)
 clover_test(test-api-auth SOURCES unit/test-api-auth.c unit/test-api-harness.c
   LIBS clover_api PkgConfig::CURL LABELS unit)
+clover_test(test-api-session SOURCES unit/test-api-session.c unit/test-api-harness.c
+  LIBS clover_api PkgConfig::CURL LABELS unit)

@@ -243,6 +243,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	grab(p, size * n, "ETag", r->etag, sizeof(r->etag));
 	grab(p, size * n, "WWW-Authenticate", r->www_auth, sizeof(r->www_auth));
 	grab(p, size * n, "Content-Type", r->content_type, sizeof(r->content_type));
+	grab(p, size * n, "Set-Cookie", r->set_cookie, sizeof(r->set_cookie));
 	return size * n;
 }
 
@@ -302,8 +303,15 @@ long req(struct harness *h, const char *method, const char *path, const char *to
 	struct curl_slist *hdrs = NULL;
 
 	assert_non_null(c);
-	if (header)
-		hdrs = curl_slist_append(hdrs, header);
+	for (const char *p = header; p && *p;) { /* one or more lines, split at '\n' */
+		const char *end = strchr(p, '\n');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char line[512];
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		hdrs = curl_slist_append(hdrs, line);
+		p += n + (end != NULL);
+	}
 	if (body) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);

@@ -53,6 +53,7 @@ struct resp {
 	char etag[32];
 	char www_auth[64];
 	char content_type[64];
+	char set_cookie[256];
 };
 
 /* cmocka group setup/teardown: *state becomes a struct harness. */
@@ -61,7 +62,8 @@ int harness_teardown(void **state);
 
 /*
  * Makes one HTTP request to path (under base, e.g. "/api/v1/jobs"); `token`
- * and `body` may be NULL; `header` is one extra header line or NULL.
+ * and `body` may be NULL; `header` is extra header lines (separated by
+ * '\n') or NULL.
  * Fills *r (free with resp_free) and returns the status, or 0 when no answer
  * came (connection refused or dropped).
  */

@@ -117,7 +117,7 @@ static void unknown_paths_and_methods(void **state)
 	assert_int_equal(req(h, "GET", "/api/v1/nothing-here", h->viewer, NULL, NULL, &r), 404);
 	assert_string_equal(err_code(&r), "not_found");
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/index.html", NULL, NULL, NULL, &r), 404);
+	assert_int_equal(req(h, "GET", "/no-such-page.html", NULL, NULL, NULL, &r), 404);
 	resp_free(&r);
 	assert_int_equal(req(h, "PATCH", "/api/v1/jobs", h->admin, "{}", NULL, &r), 405);
 	resp_free(&r);
