@@ -49,6 +49,10 @@ struct store_batch_result {
 	size_t written;    /* records written */
 	size_t duplicates; /* runs dropped by the (job, scheduled_at) rule (logged) */
 	size_t rejected;   /* other records the database refused (logged) */
+	/* The rollup counted in the transaction (store_stats' members of the same names). */
+	uint64_t finished[RUN_STATE_COUNT];
+	uint64_t lateness[STORE_LATENESS_BUCKETS];
+	uint64_t lateness_sum_ms;
 };
 
 /* Backend settings derived from store_options, defaults applied. */
@@ -89,6 +93,7 @@ struct store_ops {
 	int (*run_list)(void *be, const struct store_run_filter *f, struct run_rec **out,
 	                size_t *n);
 	int (*run_max_id)(void *be, int64_t *id);
+	int (*run_stats)(void *be, int64_t now, struct store_run_stats *out);
 	int (*run_unfinished)(void *be, int (*fn)(void *ctx, const struct run_rec *r), void *ctx);
 	int (*log_read)(void *be, int64_t run_id, int shard, int64_t offset, size_t max, char **out,
 	                size_t *len, int64_t *next);

@@ -199,6 +199,29 @@ static const char *const migrations[] = {
 	"  expires_at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX sessions_expires ON sessions(expires_at);",
+
+	/*
+	 * The run rollup (docs/storage.md "Run rollup"): runs counted once, when
+	 * they reach a final state, per minute of their finish; lateness per
+	 * bucket of store_lateness_bounds_ms. Runs already finished are counted
+	 * here (their lateness is not).
+	 */
+	"CREATE TABLE run_minutes("
+	"  minute INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  trigger INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY(minute, state, trigger)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE run_lateness("
+	"  minute INTEGER NOT NULL,"
+	"  bucket INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY(minute, bucket)"
+	") WITHOUT ROWID;"
+	"INSERT INTO run_minutes(minute, state, trigger, n)"
+	"  SELECT (CASE WHEN finished_at > 0 THEN finished_at ELSE created_at END) / 60000,"
+	"  state, trigger, count(*) FROM runs WHERE state >= 2 GROUP BY 1, 2, 3;",
 };
 /* clang-format on */
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -228,6 +251,12 @@ enum st_id {
 	ST_JOB_COUNT,
 	ST_JOB_LOAD_ALL,
 	ST_RUN_UPSERT,
+	ST_RUN_FINISH,
+	ST_RUN_INSERT,
+	ST_ROLL_MINUTE,
+	ST_ROLL_LATENESS,
+	ST_PRUNE_MINUTES,
+	ST_PRUNE_LATENESS,
 	ST_FIRE_UPSERT,
 	ST_FIRES_FOLD,
 	ST_FIRES_SINCE,
@@ -297,6 +326,17 @@ static const char *const st_sql[ST_COUNT] = {
                       " ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
                       " started_at = excluded.started_at, finished_at = excluded.finished_at,"
                       " params = excluded.params, reason = excluded.reason",
+    /* The first final snapshot of a run written before (the rollup counts it). */
+    [ST_RUN_FINISH] = "UPDATE runs SET state = ?5, started_at = ?7, finished_at = ?8,"
+                      " params = ?9, reason = ?10 WHERE id = ?1 AND state < 2",
+    [ST_RUN_INSERT] = "INSERT INTO runs(" RUN_COLS ", jb)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_ROLL_MINUTE] = "INSERT INTO run_minutes(minute, state, trigger, n) VALUES(?1, ?2, ?3, ?4)"
+                       " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [ST_ROLL_LATENESS] = "INSERT INTO run_lateness(minute, bucket, n) VALUES(?1, ?2, ?3)"
+                         " ON CONFLICT DO UPDATE SET n = n + excluded.n",
+    [ST_PRUNE_MINUTES] = "DELETE FROM run_minutes WHERE minute < ?1",
+    [ST_PRUNE_LATENESS] = "DELETE FROM run_lateness WHERE minute < ?1",
     [ST_FIRE_UPSERT] = "INSERT INTO job_fires(job, last_fire) VALUES(?1, ?2) ON CONFLICT(job)"
                        " DO UPDATE SET last_fire = max(last_fire, excluded.last_fire)",
     [ST_FIRES_FOLD] =
@@ -419,12 +459,39 @@ struct fires {
 	size_t ntxn, captxn;
 };
 
+/*
+ * The run rollup of one write transaction: runs that reached a final state,
+ * per (finish minute, state, trigger), and their lateness per (minute,
+ * bucket). Upserted into run_minutes / run_lateness just before COMMIT, so
+ * the counts commit with the runs or not at all; a batch usually touches one
+ * or two minutes, so a few small arrays suffice (when one fills up, it is
+ * written early, still inside the transaction).
+ */
+#define ROLL_MAX 64
+struct roll_minute {
+	int64_t minute;
+	int state, trigger;
+	int64_t n;
+};
+struct roll_late {
+	int64_t minute;
+	int bucket;
+	int64_t n;
+};
+struct rollup {
+	struct roll_minute m[ROLL_MAX];
+	size_t nm;
+	struct roll_late l[ROLL_MAX];
+	size_t nl;
+};
+
 struct sq {
 	char *path;
 	size_t log_cap;
 	bool sync_commit;
 	struct conn *writer;
 	struct fires fires; /* the writer's */
+	struct rollup roll; /* the writer's: what the open transaction finished */
 
 	pthread_mutex_t mu; /* the pool */
 	pthread_cond_t cv;
@@ -979,18 +1046,8 @@ static bool is_fire(enum run_trigger t)
 	return t == RUN_TRIG_SCHEDULE || t == RUN_TRIG_MISFIRE;
 }
 
-/* Upserts a run and its shards; *written tells whether the run row was accepted. */
-static int write_run(struct conn *c, const struct run_rec *r, struct store_batch_result *res,
-                     bool *written)
+static void bind_run(sqlite3_stmt *st, const struct run_rec *r)
 {
-	char when[40];
-	sqlite3_stmt *st;
-	int rc = 0, x;
-
-	*written = false;
-	st = stmt(c, ST_RUN_UPSERT, &rc);
-	if (st == NULL)
-		return rc;
 	sqlite3_bind_int64(st, 1, r->id);
 	bind_text(st, 2, r->job);
 	sqlite3_bind_int64(st, 3, r->scheduled_at);
@@ -1002,8 +1059,67 @@ static int write_run(struct conn *c, const struct run_rec *r, struct store_batch
 	bind_text(st, 9, r->params);
 	bind_text(st, 10, r->reason);
 	sqlite3_bind_int(st, 11, (int)(hash_name(r->job) % JOB_BUCKETS));
-	x = sqlite3_step(st);
+}
+
+/*
+ * Writes a final snapshot as the run's first final state when it is one:
+ * UPDATE of a row not yet final, else INSERT of a new row. *first tells
+ * whether it was (then the rollup counts the run); *x is the SQLite result of
+ * the last statement, SQLITE_CONSTRAINT_PRIMARYKEY when the row exists and is
+ * final already (the caller then upserts it as before).
+ */
+static int write_final(struct conn *c, const struct run_rec *r, bool *first, int *x)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	*first = false;
+	if ((st = stmt(c, ST_RUN_FINISH, &rc)) == NULL)
+		return rc;
+	bind_run(st, r);
+	*x = sqlite3_step(st);
+	if (*x == SQLITE_DONE && sqlite3_changes(c->db) > 0) {
+		sqlite3_reset(st);
+		*first = true;
+		return 0;
+	}
 	sqlite3_reset(st);
+	if (*x != SQLITE_DONE)
+		return db_err(c->db, *x, "write run");
+	if ((st = stmt(c, ST_RUN_INSERT, &rc)) == NULL)
+		return rc;
+	bind_run(st, r);
+	*x = sqlite3_step(st);
+	if (*x != SQLITE_DONE)
+		*x = sqlite3_extended_errcode(c->db);
+	sqlite3_reset(st);
+	*first = *x == SQLITE_DONE;
+	return 0;
+}
+
+/*
+ * Upserts a run and its shards; *written tells whether the run row was
+ * accepted, *first whether this is the run's first final snapshot.
+ */
+static int write_run(struct conn *c, const struct run_rec *r, struct store_batch_result *res,
+                     bool *written, bool *first)
+{
+	char when[40];
+	sqlite3_stmt *st;
+	int rc = 0, x = SQLITE_CONSTRAINT_PRIMARYKEY;
+
+	*written = false;
+	*first = false;
+	if (run_state_final(r->state) && (rc = write_final(c, r, first, &x)))
+		return rc;
+	if (x == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		st = stmt(c, ST_RUN_UPSERT, &rc);
+		if (st == NULL)
+			return rc;
+		bind_run(st, r);
+		x = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
 	if (x != SQLITE_DONE) {
 		if (!is_constraint(x))
 			return db_err(c->db, x, "write run");
@@ -1386,6 +1502,83 @@ static int write_event(struct conn *c, const struct store_event *ev)
 	return step_done(c, st, "event add");
 }
 
+/* ---- writer: the run rollup ---- */
+
+/* Upserts what the rollup holds (inside the writer's transaction) and empties it. */
+static int roll_write(struct conn *c, struct rollup *ro)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (ro->nm && (st = stmt(c, ST_ROLL_MINUTE, &rc)) != NULL) {
+		for (size_t i = 0; i < ro->nm && rc == 0; i++) {
+			sqlite3_bind_int64(st, 1, ro->m[i].minute);
+			sqlite3_bind_int(st, 2, ro->m[i].state);
+			sqlite3_bind_int(st, 3, ro->m[i].trigger);
+			sqlite3_bind_int64(st, 4, ro->m[i].n);
+			rc = step_done(c, st, "write run rollup");
+		}
+	}
+	if (rc == 0 && ro->nl && (st = stmt(c, ST_ROLL_LATENESS, &rc)) != NULL) {
+		for (size_t i = 0; i < ro->nl && rc == 0; i++) {
+			sqlite3_bind_int64(st, 1, ro->l[i].minute);
+			sqlite3_bind_int(st, 2, ro->l[i].bucket);
+			sqlite3_bind_int64(st, 3, ro->l[i].n);
+			rc = step_done(c, st, "write lateness rollup");
+		}
+	}
+	ro->nm = ro->nl = 0;
+	return rc;
+}
+
+/* Counts run `r`, which has just reached its first final state, in the rollup. */
+static int roll_add(struct conn *c, struct rollup *ro, const struct run_rec *r,
+                    struct store_batch_result *res)
+{
+	int64_t at = r->finished_at > 0 ? r->finished_at : r->created_at;
+	int64_t minute = (at > 0 ? at : r->scheduled_at) / MS_PER_MIN;
+	size_t i;
+	int rc;
+
+	res->finished[r->state]++;
+	for (i = 0; i < ro->nm; i++) {
+		if (ro->m[i].minute == minute && ro->m[i].state == (int)r->state &&
+		    ro->m[i].trigger == (int)r->trigger)
+			break;
+	}
+	if (i == ROLL_MAX) {
+		if ((rc = roll_write(c, ro)))
+			return rc;
+		i = 0;
+	}
+	if (i == ro->nm)
+		ro->m[ro->nm++] = (struct roll_minute){minute, (int)r->state, (int)r->trigger, 0};
+	ro->m[i].n++;
+	if (r->started_at > 0 && r->state != RUN_SKIPPED) {
+		int64_t late = r->started_at - r->scheduled_at;
+		int b;
+
+		if (late < 0)
+			late = 0;
+		b = store_bucket(store_lateness_bounds_ms, STORE_LATENESS_BUCKETS, late);
+		res->lateness[b]++;
+		res->lateness_sum_ms += (uint64_t)late;
+		for (i = 0; i < ro->nl; i++) {
+			if (ro->l[i].minute == minute && ro->l[i].bucket == b)
+				break;
+		}
+		if (i == ROLL_MAX) {
+			if ((rc = roll_write(c, ro)))
+				return rc;
+			i = 0;
+		}
+		if (i == ro->nl)
+			ro->l[ro->nl++] = (struct roll_late){minute, b, 0};
+		ro->l[i].n++;
+	}
+	return 0;
+}
+
 static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
                           struct store_batch_result *res)
 {
@@ -1400,9 +1593,10 @@ static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
 	if (rc)
 		return rc;
 	f->ntxn = 0;
+	q->roll.nm = q->roll.nl = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct run_rec *r = &recs[i]->u.run;
-		bool written;
+		bool written, first;
 
 		if (recs[i]->kind == STORE_REC_LOG) {
 			rc = write_log(q, c, &recs[i]->u.log, res);
@@ -1422,7 +1616,9 @@ static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
 			}
 			continue;
 		}
-		rc = write_run(c, r, res, &written);
+		rc = write_run(c, r, res, &written, &first);
+		if (rc == 0 && written && first)
+			rc = roll_add(c, &q->roll, r, res);
 		if (rc || !written || !is_fire(r->trigger))
 			continue;
 		if (f->ntxn == f->captxn) {
@@ -1438,6 +1634,8 @@ static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
 		}
 		f->txn[f->ntxn++] = r;
 	}
+	if (rc == 0)
+		rc = roll_write(c, &q->roll);
 	if (rc == 0)
 		rc = fires_in_txn(f, c, &pos, &floor);
 	rc = finish(c, rc);
@@ -2000,6 +2198,128 @@ static int sq_run_max_id(void *be, int64_t *id)
 		sqlite3_reset(st);
 	}
 	release(q, c);
+	return rc;
+}
+
+/* ---- run statistics (the rollup) ---- */
+
+/*
+ * The `q` quantile (0-1) of `total` values counted per lateness bucket:
+ * linear within the bucket where it falls; the open last bucket gives its
+ * lower bound.
+ */
+static int64_t bucket_quantile(const int64_t *n, int64_t total, double q)
+{
+	double want = q * (double)total, seen = 0;
+
+	for (int b = 0; b < STORE_LATENESS_BUCKETS; b++) {
+		int64_t lo = b ? store_lateness_bounds_ms[b - 1] : 0;
+		int64_t hi = store_lateness_bounds_ms[b];
+
+		if (n[b] == 0 || seen + (double)n[b] < want) {
+			seen += (double)n[b];
+			continue;
+		}
+		if (hi == INT64_MAX)
+			return lo;
+		return lo + (int64_t)((double)(hi - lo) * (want - seen) / (double)n[b] + 0.5);
+	}
+	return store_lateness_bounds_ms[STORE_LATENESS_BUCKETS - 2];
+}
+
+/* Prepares a literal statement on `c` (used once per call; not cached). */
+static int prepare_stats(struct conn *c, const char *sql, sqlite3_stmt **st)
+{
+	int r = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+
+	return r == SQLITE_OK ? 0 : db_err(c->db, r, sql);
+}
+
+static int sq_run_stats(void *be, int64_t now, struct store_run_stats *out)
+{
+	struct sq *q = be;
+	int64_t now_min = now / MS_PER_MIN, now_hour = now / MS_PER_HOUR;
+	int64_t first_min = now_min - STORE_STATS_MINUTES + 1;
+	int64_t first_hour = now_hour - STORE_STATS_HOURS + 1;
+	int64_t day_min = now_min - 24 * 60 + 1; /* the 24 h window, in minutes */
+	int64_t from = first_hour * 60 < day_min ? first_hour * 60 : day_min;
+	int64_t late[STORE_STATS_HOURS][STORE_LATENESS_BUCKETS];
+	sqlite3_stmt *st = NULL;
+	struct conn *c;
+	int rc, x;
+
+	for (int i = 0; i < STORE_STATS_MINUTES; i++)
+		out->minutes[i].t = (first_min + i) * MS_PER_MIN;
+	for (int i = 0; i < STORE_STATS_HOURS; i++)
+		out->hours[i].t = out->lateness[i].t = (first_hour + i) * MS_PER_HOUR;
+	memset(late, 0, sizeof(late));
+	if ((rc = acquire(q, &c)) != 0)
+		return rc;
+	rc = prepare_stats(c, "SELECT minute, state, trigger, n FROM run_minutes WHERE minute >= ?1",
+	                   &st);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, from);
+		while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t m = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 3);
+			int state = sqlite3_column_int(st, 1), trig = sqlite3_column_int(st, 2);
+
+			if (state < 0 || state >= RUN_STATE_COUNT || m > now_min)
+				continue;
+			if (m >= day_min) {
+				out->finished_24h[state] += n;
+				if (trig == RUN_TRIG_MISFIRE)
+					out->misfired_24h += n;
+			}
+			if (m >= first_min)
+				out->minutes[m - first_min].n[state] += n;
+			if (m / 60 >= first_hour)
+				out->hours[m / 60 - first_hour].n[state] += n;
+		}
+		if (x != SQLITE_DONE)
+			rc = db_err(c->db, x, "run stats");
+		sqlite3_finalize(st);
+	}
+	if (rc == 0)
+		rc = prepare_stats(c,
+		                   "SELECT minute / 60, bucket, sum(n) FROM run_lateness"
+		                   " WHERE minute >= ?1 AND minute <= ?2 GROUP BY 1, 2",
+		                   &st);
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, first_hour * 60);
+		sqlite3_bind_int64(st, 2, now_min);
+		while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t h = sqlite3_column_int64(st, 0) - first_hour;
+			int b = sqlite3_column_int(st, 1);
+
+			if (h >= 0 && h < STORE_STATS_HOURS && b >= 0 && b < STORE_LATENESS_BUCKETS)
+				late[h][b] += sqlite3_column_int64(st, 2);
+		}
+		if (x != SQLITE_DONE)
+			rc = db_err(c->db, x, "lateness stats");
+		sqlite3_finalize(st);
+	}
+	/* "state <> 2" lets the planner use the partial index runs_state. */
+	if (rc == 0)
+		rc = prepare_stats(c, "SELECT count(*) FROM runs WHERE state = 1 AND state <> 2", &st);
+	if (rc == 0) {
+		if ((x = sqlite3_step(st)) == SQLITE_ROW)
+			out->running = sqlite3_column_int64(st, 0);
+		else
+			rc = db_err(c->db, x, "running runs");
+		sqlite3_finalize(st);
+	}
+	release(q, c);
+	for (int h = 0; h < STORE_STATS_HOURS; h++) {
+		struct store_lateness *l = &out->lateness[h];
+
+		for (int b = 0; b < STORE_LATENESS_BUCKETS; b++)
+			l->n += late[h][b];
+		if (l->n == 0)
+			continue;
+		l->p50 = bucket_quantile(late[h], l->n, 0.50);
+		l->p90 = bucket_quantile(late[h], l->n, 0.90);
+		l->p99 = bucket_quantile(late[h], l->n, 0.99);
+	}
 	return rc;
 }
 
@@ -2879,6 +3199,15 @@ static int sq_prune(void *be, int64_t before, int batch, int64_t *deleted)
 	}
 	if (rc == 0 && (st = stmt(c, ST_FIRES_ORPHANS, &rc)) != NULL)
 		rc = step_done(c, st, "prune job fires"); /* rows of deleted jobs */
+	/* The rollup goes with the runs: whole minutes before `before`. */
+	if (rc == 0 && (st = stmt(c, ST_PRUNE_MINUTES, &rc)) != NULL) {
+		sqlite3_bind_int64(st, 1, before / MS_PER_MIN);
+		rc = step_done(c, st, "prune run rollup");
+	}
+	if (rc == 0 && (st = stmt(c, ST_PRUNE_LATENESS, &rc)) != NULL) {
+		sqlite3_bind_int64(st, 1, before / MS_PER_MIN);
+		rc = step_done(c, st, "prune lateness rollup");
+	}
 	release(q, c);
 	free(ids);
 	if (rc == 0 && *deleted > 0)
@@ -2902,6 +3231,7 @@ const struct store_ops store_sqlite_ops = {
     .run_list = sq_run_list,
     .run_max_id = sq_run_max_id,
     .run_unfinished = sq_run_unfinished,
+    .run_stats = sq_run_stats,
     .log_read = sq_log_read,
     .event_add = sq_event_add,
     .event_list = sq_event_list,

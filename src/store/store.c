@@ -353,6 +353,7 @@ static void *writer_main(void *arg)
 		struct store_commit_info ci = {0};
 		struct recvec tmp;
 		size_t written = 0, dups = 0, rejected = 0, failed = 0, txns = 0;
+		struct store_batch_result roll = {0};
 		int64_t t0, c0;
 		int rc;
 
@@ -383,6 +384,11 @@ static void *writer_main(void *arg)
 			written += res.written;
 			dups += res.duplicates;
 			rejected += res.rejected;
+			for (int k = 0; k < RUN_STATE_COUNT; k++)
+				roll.finished[k] += res.finished[k];
+			for (int k = 0; k < STORE_LATENESS_BUCKETS; k++)
+				roll.lateness[k] += res.lateness[k];
+			roll.lateness_sum_ms += res.lateness_sum_ms;
 		}
 		ci.write_ns = time_mono_ns() - t0;
 		ci.cpu_ns = thread_cpu_ns() - c0;
@@ -403,6 +409,17 @@ static void *writer_main(void *arg)
 		s->st.rejected += rejected;
 		s->st.failed += failed;
 		s->st.txns += txns;
+		for (int k = 0; k < RUN_STATE_COUNT; k++)
+			s->st.finished[k] += roll.finished[k];
+		for (int k = 0; k < STORE_LATENESS_BUCKETS; k++)
+			s->st.lateness[k] += roll.lateness[k];
+		s->st.lateness_sum_ms += roll.lateness_sum_ms;
+		if (txns) {
+			s->st.commits++;
+			s->st.commit_ms[store_bucket(store_commit_bounds_ms, STORE_COMMIT_BUCKETS,
+			                             (ci.write_ns + 999999) / 1000000)]++;
+			s->st.commit_sum_us += (uint64_t)(ci.write_ns / 1000);
+		}
 		pthread_cond_broadcast(&s->done);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -632,6 +649,39 @@ int store_run_max_id(struct store *s, int64_t *id)
 {
 	*id = 0;
 	return s->ops->run_max_id(s->be, id);
+}
+
+/* The rollup's buckets (store.h); the lateness bounds are persisted. */
+const int64_t store_lateness_bounds_ms[STORE_LATENESS_BUCKETS] = {
+    0,    1,    2,    3,     5,     7,     10,    20,     30,     50,     70,
+    100,  200,  300,  500,   700,   1000,  2000,  3000,   5000,   7000,   10000,
+    20000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000, INT64_MAX,
+};
+const int64_t store_commit_bounds_ms[STORE_COMMIT_BUCKETS] = {
+    1, 2, 5, 10, 20, 30, 50, 70, 100, 200, 300, 500, 1000, 2000, 5000, INT64_MAX,
+};
+
+int store_bucket(const int64_t *bounds, int n, int64_t ms)
+{
+	int lo = 0, hi = n - 1;
+
+	while (lo < hi) { /* the first bound >= ms */
+		int mid = (lo + hi) / 2;
+
+		if (bounds[mid] >= ms)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+int store_run_stats(struct store *s, int64_t now, struct store_run_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (now <= 0)
+		return CLOVER_EINVAL;
+	return s->ops->run_stats(s->be, now, out);
 }
 
 /* Calls fn for every run not in a final state, in id order. */

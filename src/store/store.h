@@ -89,6 +89,19 @@ int store_open(const struct store_options *opt, struct store **out, struct error
 /* Flushes, stops the writer and closes. NULL is a no-op. Not concurrent with other calls. */
 void store_close(struct store *s);
 
+/*
+ * Fixed log-scale buckets (1-2-3-5-7 per decade) of run lateness and of
+ * commit duration, in ms: bucket i counts values <= bounds[i] (and above
+ * bounds[i - 1]); the last bound is INT64_MAX. Persisted in the rollup
+ * (run_lateness.bucket): never change a bound, only append before the last.
+ */
+#define STORE_LATENESS_BUCKETS 31
+#define STORE_COMMIT_BUCKETS   16
+extern const int64_t store_lateness_bounds_ms[STORE_LATENESS_BUCKETS];
+extern const int64_t store_commit_bounds_ms[STORE_COMMIT_BUCKETS];
+/* The bucket of `ms` in `bounds` (n of them). */
+int store_bucket(const int64_t *bounds, int n, int64_t ms);
+
 /* Counters of the write path, for /metrics and benchmarks. */
 struct store_stats {
 	uint64_t submitted;  /* records submitted (run snapshots and log chunks) */
@@ -99,6 +112,19 @@ struct store_stats {
 	uint64_t failed;     /* records dropped because their batch could not be committed */
 	uint64_t txns;       /* write transactions committed by the writer */
 	uint64_t queued;     /* records waiting for the writer now */
+	/*
+	 * The run rollup (see "run statistics" below), counted by the writer in
+	 * the transactions that record them: runs that reached each final state
+	 * (indexed by enum run_state), their lateness (started_at - scheduled_at)
+	 * per bucket of store_lateness_bounds_ms and its sum; group commits and
+	 * their duration per bucket of store_commit_bounds_ms and its sum.
+	 */
+	uint64_t finished[RUN_STATE_COUNT];
+	uint64_t lateness[STORE_LATENESS_BUCKETS];
+	uint64_t lateness_sum_ms;
+	uint64_t commits;
+	uint64_t commit_ms[STORE_COMMIT_BUCKETS];
+	uint64_t commit_sum_us;
 };
 /* Fills *st with a consistent snapshot of the counters. Thread-safe. */
 void store_stats(struct store *s, struct store_stats *st);
@@ -201,6 +227,33 @@ int store_run_max_id(struct store *s, int64_t *id);
  * return from fn stops the walk and is returned.
  */
 int store_run_unfinished(struct store *s, int (*fn)(void *ctx, const struct run_rec *r), void *ctx);
+
+/* ---- run statistics (the rollup; docs/storage.md "Run rollup") ---- */
+#define STORE_STATS_MINUTES 60
+#define STORE_STATS_HOURS   24
+struct store_run_counts {
+	int64_t t;                  /* start of the minute or hour (wall ms) */
+	int64_t n[RUN_STATE_COUNT]; /* runs that reached each final state in it */
+};
+struct store_lateness {
+	int64_t t;             /* start of the hour */
+	int64_t n;             /* runs started in it (by finish time) */
+	int64_t p50, p90, p99; /* ms, read from the buckets (0 when n is 0) */
+};
+struct store_run_stats {
+	int64_t running;                      /* runs in state running now */
+	int64_t finished_24h[RUN_STATE_COUNT]; /* final states over the last 24 h */
+	int64_t misfired_24h;                 /* misfire-triggered runs finished in 24 h */
+	struct store_run_counts minutes[STORE_STATS_MINUTES]; /* oldest first, the last is now's */
+	struct store_run_counts hours[STORE_STATS_HOURS];
+	struct store_lateness lateness[STORE_STATS_HOURS];
+};
+/*
+ * Fills *out from the rollup for the 60 minutes and 24 hours up to `now`
+ * (the current minute and hour included). The cost does not depend on how
+ * many runs there are: a few thousand rollup rows and one index count.
+ */
+int store_run_stats(struct store *s, int64_t now, struct store_run_stats *out);
 
 /*
  * Reads a run's log: all shards' output in (shard, attempt, seq) order, or only
