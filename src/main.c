@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	{"runs", cli_runs_main, "list runs"},
 	{"run", cli_run_main, "show, follow the log of, or kill a run"},
 	{"executors", cli_executors_main, "list, disable, enable or drain executors"},
+	{"contacts", cli_contacts_main, "list, add or remove alert contacts"},
+	{"events", cli_events_main, "show the system event log"},
 	{"user", cli_user_main, "manage users"},
 	{"token", cli_token_main, "manage API tokens"},
 	{"cron", cli_cron_main, "compute and explain cron schedules"},

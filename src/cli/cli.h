@@ -25,6 +25,8 @@ int cli_user_main(int argc, char **argv);    /* `clover user add|ls|rm` */
 int cli_token_main(int argc, char **argv);   /* `clover token create|ls|revoke` */
 int cli_version_main(int argc, char **argv); /* `clover version`: client and server versions */
 int cli_executors_main(int argc, char **argv); /* `clover executors [ls|disable|enable|drain]` */
+int cli_contacts_main(int argc, char **argv);  /* `clover contacts [ls|add|rm]` */
+int cli_events_main(int argc, char **argv);    /* `clover events`: the system event log */
 
 /*
  * `clover keygen [--force] NAME`: writes a CURVE key pair to NAME.key (secret,

@@ -9,6 +9,7 @@
 #include "daemon/config.h"
 #include "base/duration.h"
 #include "base/time.h"
+#include "notify/notify.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,7 +21,15 @@ const char *const config_keys[] = {"data",        "listen",     "log_level",
 				   "trace",       "workers",    "retention",
 				   "drain_grace", "kill_grace", "http_threads",
 				   "rpc_listen",  "server_key", "executor_keys",
-				   "executor_timeout", NULL};
+				   "executor_timeout",
+				   "smtp_url",    "smtp_user",  "smtp_password",
+				   "smtp_from",   "smtp_starttls", "smtp_timeout",
+				   "smtp_retries", "alert_ca_file", "webhook_timeout",
+				   "webhook_retries", "alert_retry_backoff",
+				   "alert_retry_backoff_max", "alert_group_window",
+				   "alert_rate_limit", "alert_rate_period", "alert_items_max",
+				   "alert_flush_timeout", "alert_groups_max", "alert_queue_max",
+				   NULL};
 
 void config_defaults(struct config *c)
 {
@@ -36,6 +45,31 @@ void config_defaults(struct config *c)
 	c->kill_grace_ms = 5000;
 	c->http_threads = 4;
 	c->executor_timeout_ms = 3000;
+	config_alert_defaults(c);
+}
+
+/* The notifier's defaults (notify_options_init), so the two never differ. */
+void config_alert_defaults(struct config *c)
+{
+	struct notify_options o;
+
+	notify_options_init(&o);
+	c->smtp_url[0] = c->smtp_user[0] = c->smtp_password[0] = c->smtp_from[0] = '\0';
+	c->alert_ca_file[0] = '\0';
+	c->smtp_starttls = (int)o.smtp_starttls;
+	c->smtp_timeout_ms = o.smtp_timeout_ms;
+	c->smtp_retries = o.smtp_retries;
+	c->webhook_timeout_ms = o.webhook_timeout_ms;
+	c->webhook_retries = o.webhook_retries;
+	c->alert_retry_backoff_ms = o.retry_backoff_ms;
+	c->alert_retry_backoff_max_ms = o.retry_backoff_max_ms;
+	c->alert_group_window_ms = o.group_window_ms;
+	c->alert_rate_limit = o.rate_limit;
+	c->alert_rate_period_ms = o.rate_period_ms;
+	c->alert_items_max = (int)o.items_max;
+	c->alert_flush_timeout_ms = o.flush_timeout_ms;
+	c->alert_groups_max = (int)o.groups_max;
+	c->alert_queue_max = (int)o.queue_max;
 }
 
 static int set_str(char *dst, size_t n, const char *key, const char *value, const char *source,
@@ -73,9 +107,82 @@ static int set_dur(int64_t *dst, const char *key, const char *value, const char 
 	return 0;
 }
 
+/* A duration that the notifier takes as an int of milliseconds (at most 24 h). */
+static int set_dur_ms(int64_t *dst, const char *key, const char *value, const char *source,
+		      struct error_info *e)
+{
+	int64_t ms;
+	int rc = set_dur(&ms, key, value, source, e);
+
+	if (rc)
+		return rc;
+	if (ms < 0 || ms > MS_PER_DAY)
+		return error_set(e, CLOVER_EINVAL, key, "%s: %s must be from 0 to 24h, not '%s'",
+				 source, key, value);
+	*dst = ms;
+	return 0;
+}
+
+/* The alert keys (docs/alerts.md). Returns 1 when `key` is not one of them. */
+static int set_alert(struct config *c, const char *key, const char *value, const char *source,
+		     struct error_info *e)
+{
+	if (strcmp(key, "smtp_url") == 0)
+		return set_str(c->smtp_url, sizeof(c->smtp_url), key, value, source, e);
+	if (strcmp(key, "smtp_user") == 0)
+		return set_str(c->smtp_user, sizeof(c->smtp_user), key, value, source, e);
+	if (strcmp(key, "smtp_password") == 0)
+		return set_str(c->smtp_password, sizeof(c->smtp_password), key, value, source, e);
+	if (strcmp(key, "smtp_from") == 0)
+		return set_str(c->smtp_from, sizeof(c->smtp_from), key, value, source, e);
+	if (strcmp(key, "alert_ca_file") == 0)
+		return set_str(c->alert_ca_file, sizeof(c->alert_ca_file), key, value, source, e);
+	if (strcmp(key, "smtp_starttls") == 0) {
+		enum notify_starttls t;
+
+		if (notify_starttls_parse(value, &t))
+			return error_set(e, CLOVER_EINVAL, key,
+					 "%s: smtp_starttls must be none, try or require, not '%s'",
+					 source, value);
+		c->smtp_starttls = (int)t;
+		return 0;
+	}
+	if (strcmp(key, "smtp_timeout") == 0)
+		return set_dur_ms(&c->smtp_timeout_ms, key, value, source, e);
+	if (strcmp(key, "smtp_retries") == 0)
+		return set_int(&c->smtp_retries, 0, 100, key, value, source, e);
+	if (strcmp(key, "webhook_timeout") == 0)
+		return set_dur_ms(&c->webhook_timeout_ms, key, value, source, e);
+	if (strcmp(key, "webhook_retries") == 0)
+		return set_int(&c->webhook_retries, 0, 100, key, value, source, e);
+	if (strcmp(key, "alert_retry_backoff") == 0)
+		return set_dur_ms(&c->alert_retry_backoff_ms, key, value, source, e);
+	if (strcmp(key, "alert_retry_backoff_max") == 0)
+		return set_dur_ms(&c->alert_retry_backoff_max_ms, key, value, source, e);
+	if (strcmp(key, "alert_group_window") == 0)
+		return set_dur_ms(&c->alert_group_window_ms, key, value, source, e);
+	if (strcmp(key, "alert_rate_limit") == 0)
+		return set_int(&c->alert_rate_limit, 0, 1000000, key, value, source, e);
+	if (strcmp(key, "alert_rate_period") == 0)
+		return set_dur_ms(&c->alert_rate_period_ms, key, value, source, e);
+	if (strcmp(key, "alert_items_max") == 0)
+		return set_int(&c->alert_items_max, 1, 1000, key, value, source, e);
+	if (strcmp(key, "alert_flush_timeout") == 0)
+		return set_dur_ms(&c->alert_flush_timeout_ms, key, value, source, e);
+	if (strcmp(key, "alert_groups_max") == 0)
+		return set_int(&c->alert_groups_max, 1, 10000000, key, value, source, e);
+	if (strcmp(key, "alert_queue_max") == 0)
+		return set_int(&c->alert_queue_max, 1, 10000000, key, value, source, e);
+	return 1;
+}
+
 int config_set(struct config *c, const char *key, const char *value, const char *source,
 	       struct error_info *e)
 {
+	int arc = set_alert(c, key, value, source, e);
+
+	if (arc != 1)
+		return arc;
 	if (strcmp(key, "data") == 0)
 		return set_str(c->data, sizeof(c->data), key, value, source, e);
 	if (strcmp(key, "listen") == 0)

@@ -31,10 +31,33 @@ struct config {
 	char server_key[4096];     /* path prefix of the scheduler's NAME.key / NAME.pub */
 	char executor_keys[4096];  /* file of accepted executor public keys */
 	int64_t executor_timeout_ms; /* silence after which an executor is lost */
+
+	/* Alerts (docs/alerts.md "Configuration"); read at start only. */
+	char smtp_url[1024]; /* empty: no e-mail */
+	char smtp_user[256];
+	char smtp_password[256];
+	char smtp_from[512];
+	int smtp_starttls; /* enum notify_starttls */
+	int64_t smtp_timeout_ms;
+	int smtp_retries;
+	char alert_ca_file[4096];
+	int64_t webhook_timeout_ms;
+	int webhook_retries;
+	int64_t alert_retry_backoff_ms;
+	int64_t alert_retry_backoff_max_ms;
+	int64_t alert_group_window_ms;
+	int alert_rate_limit;
+	int64_t alert_rate_period_ms;
+	int alert_items_max;
+	int64_t alert_flush_timeout_ms;
+	int alert_groups_max;
+	int alert_queue_max;
 };
 
 /* Fills `c` with the defaults. */
 void config_defaults(struct config *c);
+/* Resets only the alert keys to their defaults (those of src/notify). */
+void config_alert_defaults(struct config *c);
 
 /*
  * Applies one key=value (from any source) to `c`. `source` names where it

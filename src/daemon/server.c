@@ -22,6 +22,7 @@
 #include "base/time.h"
 #include "core/engine.h"
 #include "cron/tz.h"
+#include "daemon/alerts.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/remote.h"
@@ -33,6 +34,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +120,9 @@ struct server {
 	bool closed;        /* no more requests (trigger, kill) are taken */
 	bool draining;
 	int64_t next_prune;
+	struct alerts *alerts; /* NULL until started */
+	/* engine thread: the executor being left, while its actions are carried out */
+	const char *lost_node;
 };
 
 /* ------------------------------------------------------------------ */
@@ -640,6 +645,70 @@ static void refused_add(struct refused **v, size_t *n, const struct engine_actio
 	r[(*n)++] = (struct refused){a->run_id, a->shard, a->attempt};
 }
 
+/* Prefix of the engine's misfire summary event (engine.c, misfire()). */
+#define MISFIRE_PREFIX "misfire:"
+/* Reasons of runs that end without anything going wrong (engine.c). */
+#define NO_EXECUTOR_PREFIX "no executor available"
+#define WITHDRAWN_SUFFIX "before this instant"
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/*
+ * Alerts (and the skip events) of a run that reached a final state other
+ * than succeeded or cancelled. Only these runs get here, so the hot path of
+ * succeeded runs pays one comparison. While an executor is being left
+ * (lost_node), its runs are reported by the engine's events instead, as one
+ * executor_lost group.
+ */
+static void run_alert(struct server *s, const struct run_rec *r)
+{
+	const char *why = r->reason ? r->reason : "no reason given";
+	char msg[600];
+	enum notify_kind kind;
+
+	switch (r->state) {
+	case RUN_FAILED:
+		kind = strncmp(why, NO_EXECUTOR_PREFIX, strlen(NO_EXECUTOR_PREFIX)) == 0
+			       ? NOTIFY_NO_EXECUTOR
+			       : NOTIFY_RUN_FAILED;
+		break;
+	case RUN_TIMED_OUT:
+		kind = NOTIFY_RUN_TIMED_OUT;
+		break;
+	case RUN_LOST:
+		if (s->lost_node || s->draining)
+			return;
+		kind = NOTIFY_RUN_FAILED;
+		break;
+	case RUN_SKIPPED:
+		/* Withdrawn fires (pause, change, stop) were never due: nothing to tell. */
+		if (ends_with(why, WITHDRAWN_SUFFIX))
+			return;
+		kind = NOTIFY_RUN_SKIPPED;
+		snprintf(msg, sizeof(msg), "run %lld skipped: %s", (long long)r->id, why);
+		log_at(LOG_INFO, "engine", "job=%s run=%lld skipped: %s", r->job,
+		       (long long)r->id, why);
+		store_submit_event(s->store, &(struct store_event){.at = time_wall_ms(),
+								    .level = STORE_LEVEL_WARN,
+								    .source = "engine",
+								    .node = LOCAL_EXECUTOR,
+								    .job = r->job,
+								    .run_id = r->id,
+								    .message = msg});
+		break;
+	default:
+		return;
+	}
+	snprintf(msg, sizeof(msg), "run %lld %s: %s", (long long)r->id, run_state_name(r->state),
+		 why);
+	alerts_raise(s->alerts, kind, r->job, NULL, r->id, r->finished_at, msg);
+}
+
 static void carry_out(struct server *s)
 {
 	size_t n, nref = 0;
@@ -654,6 +723,8 @@ static void carry_out(struct server *s)
 				       a[i].run->job, (long long)a[i].run->id);
 			log_at(LOG_TRACE, "engine", "job=%s run=%lld state=%s", a[i].run->job,
 			       (long long)a[i].run->id, run_state_name(a[i].run->state));
+			if (a[i].run->state >= RUN_FAILED && a[i].run->state != RUN_CANCELLED)
+				run_alert(s, a[i].run);
 			break;
 		case ENGINE_ACT_DISPATCH: {
 			if (s->remote_on && strcmp(a[i].executor, LOCAL_EXECUTOR) != 0) {
@@ -717,6 +788,13 @@ static void carry_out(struct server *s)
 			log_at(a[i].level == ENGINE_EV_INFO ? LOG_INFO : LOG_WARN, "engine",
 			       "job=%s %s", a[i].job ? a[i].job : "-", a[i].message);
 			store_submit_event(s->store, &ev);
+			if (s->lost_node && a[i].job)
+				alerts_raise(s->alerts, NOTIFY_EXECUTOR_LOST, a[i].job, s->lost_node,
+					     0, ev.at, a[i].message);
+			else if (a[i].job &&
+				 strncmp(a[i].message, MISFIRE_PREFIX, strlen(MISFIRE_PREFIX)) == 0)
+				alerts_raise(s->alerts, NOTIFY_RUN_MISFIRED, a[i].job, NULL, 0, ev.at,
+					     a[i].message);
 			break;
 		}
 		}
@@ -731,6 +809,44 @@ static void carry_out(struct server *s)
 	free(ref);
 	if (nref)
 		carry_out(s);
+}
+
+/* Records an event of the engine thread (through the writer queue) and logs it. */
+static void engine_event(struct server *s, enum store_level level, const char *node,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void engine_event(struct server *s, enum store_level level, const char *node,
+			 const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_at(level == STORE_LEVEL_INFO ? LOG_INFO : LOG_WARN, "engine", "%s", msg);
+	store_submit_event(s->store, &(struct store_event){.at = time_wall_ms(),
+							    .level = level,
+							    .source = "cluster",
+							    .node = (char *)node,
+							    .message = msg});
+}
+
+/*
+ * Leaves executor `id`: its shards fail over or are lost. The actions this
+ * produces are carried out at once, apart from the others, so that every
+ * job it hit is reported in one executor_lost alert group.
+ */
+static void executor_lost(struct server *s, const char *id, const char *why, int64_t now)
+{
+	int running = engine_executor_running(s->engine, id);
+
+	engine_event(s, STORE_LEVEL_WARN, id, "executor %s %s; %d shard(s) were running there", id,
+		     why, running);
+	carry_out(s);
+	s->lost_node = id;
+	engine_executor_leave(s->engine, id, now);
+	carry_out(s);
+	s->lost_node = NULL;
 }
 
 static void handle(struct server *s, struct msg *m)
@@ -776,6 +892,10 @@ static void handle(struct server *s, struct msg *m)
 			       clover_strerror(rc));
 		else if (is_disabled(s, m->name)) /* an operator's choice outlives a reconnection */
 			engine_executor_set_enabled(s->engine, m->name, false);
+		if (rc == 0)
+			engine_event(s, STORE_LEVEL_INFO, m->name,
+				     "executor %s joined (capacity %d, %zu label(s))", m->name,
+				     m->capacity, m->nlabels);
 		if (rc == 0) {
 			/* Back after our restart: what it no longer runs fails over. */
 			engine_executor_reconcile(s->engine, m->name, m->refs, m->nrefs, now);
@@ -799,8 +919,7 @@ static void handle(struct server *s, struct msg *m)
 		reply_send(m->reply, rc, 0);
 		break;
 	case MSG_EXEC_LEAVE:
-		log_at(LOG_INFO, "engine", "executor=%s left", m->name);
-		engine_executor_leave(s->engine, m->name, now);
+		executor_lost(s, m->name, "left or was lost", now);
 		break;
 	case MSG_JOB_PUT:
 		log_at(LOG_INFO, "engine", "job=%s applied", m->name);
@@ -1113,6 +1232,8 @@ static int start(struct server *s, struct error_info *e)
 		return rc;
 	if ((rc = auth_bootstrap(s->store, s->cfg.data, e)))
 		return rc;
+	if ((rc = alerts_new(&s->cfg, s->store, LOCAL_EXECUTOR, &s->alerts, e)))
+		return rc;
 	if ((rc = store_run_max_id(s->store, &maxid)))
 		return error_set(e, rc, NULL, "cannot read the store: %s", clover_strerror(rc));
 	eo.first_run_id = maxid + 1;
@@ -1324,7 +1445,8 @@ static void loop(struct server *s)
 				       "executor=%s did not come back after the restart; its shards "
 				       "fail over",
 				       s->expected[i]);
-				engine_executor_leave(s->engine, s->expected[i], now);
+				executor_lost(s, s->expected[i], "did not come back after the restart",
+					      now);
 				free(s->expected[i]);
 			}
 			s->nexpected = 0;
@@ -1375,6 +1497,9 @@ static void stop(struct server *s)
 	}
 	engine_free(s->engine);
 	s->engine = NULL;
+	/* Before the store: its last reports become events. */
+	alerts_free(s->alerts);
+	s->alerts = NULL;
 	if (s->store) {
 		store_flush(s->store);
 		store_close(s->store);
@@ -1413,7 +1538,14 @@ static void usage(FILE *f)
 		   "                       (default: none, only the built-in executor)\n"
 		   "  --server-key PREFIX  the scheduler's key pair PREFIX.key/.pub (clover keygen)\n"
 		   "  --executor-keys FILE accepted executor public keys, one per line\n"
-		   "  --executor-timeout DUR  an executor silent this long is lost (default 3s)\n");
+		   "  --executor-timeout DUR  an executor silent this long is lost (default 3s)\n"
+		   "  alerts (docs/alerts.md): --smtp-url URL, --smtp-from ADDR, --smtp-user U,\n"
+		   "  --smtp-password P, --smtp-starttls none|try|require, --smtp-timeout DUR,\n"
+		   "  --smtp-retries N, --alert-ca-file FILE, --webhook-timeout DUR,\n"
+		   "  --webhook-retries N, --alert-retry-backoff DUR, --alert-retry-backoff-max DUR,\n"
+		   "  --alert-group-window DUR, --alert-rate-limit N, --alert-rate-period DUR,\n"
+		   "  --alert-items-max N, --alert-flush-timeout DUR, --alert-groups-max N,\n"
+		   "  --alert-queue-max N\n");
 }
 
 /* Parses flags over the file and environment; returns 0, 1 (help shown) or an error. */
@@ -1434,6 +1566,25 @@ static int parse_args(struct config *c, int argc, char **argv, struct error_info
 		{"server-key", required_argument, NULL, 'K'},
 		{"executor-keys", required_argument, NULL, 'E'},
 		{"executor-timeout", required_argument, NULL, 'T'},
+		{"smtp-url", required_argument, NULL, 1000},
+		{"smtp-user", required_argument, NULL, 1001},
+		{"smtp-password", required_argument, NULL, 1002},
+		{"smtp-from", required_argument, NULL, 1003},
+		{"smtp-starttls", required_argument, NULL, 1004},
+		{"smtp-timeout", required_argument, NULL, 1005},
+		{"smtp-retries", required_argument, NULL, 1006},
+		{"alert-ca-file", required_argument, NULL, 1007},
+		{"webhook-timeout", required_argument, NULL, 1008},
+		{"webhook-retries", required_argument, NULL, 1009},
+		{"alert-retry-backoff", required_argument, NULL, 1010},
+		{"alert-retry-backoff-max", required_argument, NULL, 1011},
+		{"alert-group-window", required_argument, NULL, 1012},
+		{"alert-rate-limit", required_argument, NULL, 1013},
+		{"alert-rate-period", required_argument, NULL, 1014},
+		{"alert-items-max", required_argument, NULL, 1015},
+		{"alert-flush-timeout", required_argument, NULL, 1016},
+		{"alert-groups-max", required_argument, NULL, 1017},
+		{"alert-queue-max", required_argument, NULL, 1018},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

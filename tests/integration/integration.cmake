@@ -5,3 +5,6 @@ set_tests_properties(integration-standalone PROPERTIES LABELS integration TIMEOU
 add_test(NAME integration-remote
   COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/remote.sh $<TARGET_FILE:clover>)
 set_tests_properties(integration-remote PROPERTIES LABELS integration TIMEOUT 300)
+add_test(NAME integration-alerts
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/alerts.sh $<TARGET_FILE:clover>)
+set_tests_properties(integration-alerts PROPERTIES LABELS integration TIMEOUT 300)

@@ -1,0 +1,148 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# End-to-end test of alerts: starts a real SMTP server (python3-aiosmtpd with
+# tests/support/smtp_sink.py) and a webhook receiver
+# (tests/support/webhook_sink.py) on free loopback ports, then the real
+# `clover server` configured to use them. Creates contacts (one named by the
+# job, one on call, one whose webhook fails) through the CLI and the API, a
+# failing job naming its contact, triggers it, and checks that the e-mail
+# and the webhook arrive with the right content, that each delivery and the
+# failed webhook are recorded as events (GET /api/v1/events, `clover events`),
+# that a job naming an unknown contact is accepted with a warning event, and
+# that the server stops cleanly.
+# Usage: alerts.sh /path/to/clover
+set -u
+
+CLOVER=${1:-${CLOVER_BIN:-}}
+[ -x "$CLOVER" ] || { echo "usage: $0 /path/to/clover" >&2; exit 2; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+SUPPORT="$HERE/../support"
+PY=/usr/bin/python3
+if ! $PY -c "import aiosmtpd" 2>/dev/null; then
+	echo "python3-aiosmtpd is not installed: run scripts/install-deps" >&2
+	exit 1
+fi
+DIR=$(mktemp -d /tmp/clover-alerts.XXXXXX)
+PID= SMTP_PID= HOOK_PID=
+PASSED=0
+FAILED=0
+
+cleanup() {
+	for p in $PID $SMTP_PID $HOOK_PID; do
+		{ kill -9 "$p" && wait "$p"; } 2>/dev/null
+	done
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; }
+check() { # check NAME CMD...: passes when CMD succeeds
+	local name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+wait_for() { # wait_for SECONDS CMD...
+	local t=$1; shift
+	for _ in $(seq $((t * 5))); do "$@" && return 0; sleep 0.2; done
+	return 1
+}
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# --- the SMTP sink and the webhook receiver -------------------------------
+mkdir -p "$DIR/mail" "$DIR/hooks"
+SMTP_PORT=$(free_port)
+PYTHONPATH="$SUPPORT" $PY -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c smtp_sink.Sink "$DIR/mail" \
+	>"$DIR/smtp.log" 2>&1 &
+SMTP_PID=$!
+$PY "$SUPPORT/webhook_sink.py" "$DIR/hook.port" "$DIR/hooks" >"$DIR/hook.log" 2>&1 &
+HOOK_PID=$!
+smtp_up() { $PY -c "import socket; socket.create_connection(('127.0.0.1',$SMTP_PORT),1)" 2>/dev/null; }
+wait_for 10 smtp_up || { echo "the SMTP sink did not start"; cat "$DIR/smtp.log"; exit 1; }
+wait_for 10 test -s "$DIR/hook.port" || { echo "the webhook receiver did not start"; exit 1; }
+HOOK_PORT=$(cat "$DIR/hook.port")
+
+# --- the server, configured through the INI file and a flag -----------------
+cat >"$DIR/clover.ini" <<EOF
+[server]
+smtp_url = smtp://127.0.0.1:$SMTP_PORT
+smtp_from = Clover <clover@example.com>
+smtp_starttls = none
+alert_group_window = 0
+alert_retry_backoff = 100ms
+EOF
+"$CLOVER" server --config "$DIR/clover.ini" --data "$DIR/data" --listen 127.0.0.1:0 \
+	--webhook-retries 1 >"$DIR/server.out" 2>"$DIR/server.err" &
+PID=$!
+for _ in $(seq 100); do
+	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DIR/server.out" 2>/dev/null | tail -1 | cut -d: -f3)
+	[ -n "$PORT" ] && grep -q 'is running' "$DIR/server.out" && break
+	sleep 0.1
+done
+[ -n "$PORT" ] || { echo "server did not start:"; cat "$DIR/server.err"; exit 1; }
+export CLOVER_SERVER="http://127.0.0.1:$PORT"
+TOKEN=$(cat "$DIR/data/admin.token")
+api() { curl -s -H "Authorization: Bearer $TOKEN" "$CLOVER_SERVER/api/v1/$1"; }
+post() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+	-H 'Content-Type: application/json' -X POST --data "$2" "$CLOVER_SERVER/api/v1/$1"; }
+cl() { "$CLOVER" --data "$DIR/data" "$@" 2>&1; }
+jq_py() { $PY -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# --- contacts -------------------------------------------------------------
+out=$(cl contacts add ann --email ann@example.com --webhook "http://127.0.0.1:$HOOK_PORT/hooks/ann")
+check "clover contacts add creates a contact" test "$out" = "contact ann created"
+check "POST /contacts creates an on-call contact" \
+	test "$(post contacts '{"name":"pager","webhook":"http://127.0.0.1:'"$HOOK_PORT"'/hooks/pager","oncall":true}')" = 201
+check "POST /contacts creates a contact whose webhook fails" \
+	test "$(post contacts '{"name":"broken","webhook":"http://127.0.0.1:'"$HOOK_PORT"'/fail"}')" = 201
+check "an invalid e-mail address is refused naming the field" \
+	sh -c "'$CLOVER' --data '$DIR/data' contacts add bad --email 'not an address' 2>&1 | grep -q 'email'"
+check "clover contacts lists them" \
+	sh -c "'$CLOVER' --data '$DIR/data' contacts | grep -q 'ann@example.com'"
+
+# --- a failing job naming ann and broken (and a contact that does not exist) --
+printf '%s' '{"name":"backup","schedule":"@manual","contacts":["ann","broken","ghost"],"run":{"shell":"echo disk full >&2; exit 3"}}' >"$DIR/backup.json"
+check "a job naming an unknown contact is accepted" \
+	sh -c "'$CLOVER' --data '$DIR/data' job apply -f '$DIR/backup.json' | grep -q created"
+check "... with a warning event naming the contact" \
+	sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$CLOVER_SERVER/api/v1/events?job=backup&level=warn' | grep -q \"contact 'ghost', which does not exist\""
+RID=$(cl job trigger backup); RID=${RID#run }
+
+mail_to_ann() { grep -l 'ann@example.com' "$DIR"/mail/*.json >/dev/null 2>&1; }
+check "the failure alert reaches ann by e-mail" wait_for 20 mail_to_ann
+EML=$(ls "$DIR"/mail/*.eml 2>/dev/null | head -1)
+check "the e-mail's subject names the job and the run" \
+	grep -q "^Subject: \[clover\] job backup failed (run $RID)" "$EML"
+check "the e-mail's body carries the run's reason" grep -q 'exit' "$EML"
+check "the e-mail is from the configured sender" grep -q '^From: Clover <clover@example.com>' "$EML"
+
+hook_for() { grep -l "\"path\": \"/hooks/$1\"" "$DIR"/hooks/*.json >/dev/null 2>&1; }
+check "the alert reaches ann's webhook" wait_for 20 hook_for ann
+check "the on-call contact gets it too" wait_for 20 hook_for pager
+HOOK=$(grep -l '"/hooks/ann"' "$DIR"/hooks/*.json | head -1)
+check "the webhook's JSON is a run_failed alert of the job and run" \
+	test "$($PY -c "import json; d=json.loads(json.load(open('$HOOK'))['body']); print(d['kind'], d['job'], d['run_id'], d['contact'])")" = "run_failed backup $RID ann"
+
+delivered() { api "events?source=notify&limit=100" | grep -q "alert delivered by $1 to $2"; }
+check "the e-mail delivery is recorded as an event" wait_for 10 delivered email ann
+check "the webhook delivery is recorded as an event" wait_for 10 delivered webhook ann
+failed_hook() { api "events?source=notify&level=error" | grep -q 'alert failed by webhook to broken'; }
+check "the failing webhook is retried, then recorded as failed" wait_for 20 failed_hook
+check "its retry is recorded too" \
+	sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$CLOVER_SERVER/api/v1/events?source=notify&q=retrying' | grep -q 'to broken'"
+check "delivery events name the job and run" \
+	test "$(api "events?source=notify&q=delivered&job=backup&limit=1" | jq_py 'd["events"][0]["run_id"]')" = "$RID"
+check "clover events shows the deliveries" \
+	sh -c "'$CLOVER' --data '$DIR/data' events --source notify | grep -q 'delivered by email'"
+
+# --- stop -------------------------------------------------------------------
+kill -TERM "$PID"
+wait "$PID"
+rc=$?
+PID=
+check "the server stops cleanly with the notifier running" test "$rc" = 0
+
+echo "# passed $PASSED, failed $FAILED"
+[ "$FAILED" = 0 ]
