@@ -8,6 +8,7 @@
 
 #include "base/time.h"
 #include "daemon/config.h"
+#include "notify/notify.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,73 @@ static void remote_executor_keys(void **state)
 	unsetenv("CLOVER_RPC_LISTEN");
 }
 
+static void alert_keys_default_to_the_notifiers_and_are_checked(void **state)
+{
+	struct notify_options o;
+	struct config c;
+	struct error_info e;
+
+	(void)state;
+	notify_options_init(&o);
+	config_defaults(&c);
+	assert_string_equal(c.smtp_url, "");
+	assert_int_equal(c.smtp_starttls, (int)o.smtp_starttls);
+	assert_int_equal(c.smtp_retries, o.smtp_retries);
+	assert_int_equal(c.webhook_retries, o.webhook_retries);
+	assert_int_equal(c.alert_group_window_ms, o.group_window_ms);
+	assert_int_equal(c.alert_rate_limit, o.rate_limit);
+	assert_int_equal(c.alert_rate_period_ms, o.rate_period_ms);
+	assert_int_equal(c.alert_items_max, (int)o.items_max);
+	assert_int_equal(c.alert_flush_timeout_ms, o.flush_timeout_ms);
+	assert_int_equal(c.alert_queue_max, (int)o.queue_max);
+
+	assert_int_equal(parse(&c,
+			       "[server]\nsmtp_url = smtp://mail.example.com:587\n"
+			       "smtp_from = Clover <clover@example.com>\nsmtp_user = u\n"
+			       "smtp_password = p\nsmtp_starttls = require\nsmtp_timeout = 5s\n"
+			       "smtp_retries = 0\nalert_ca_file = /etc/ca.pem\n"
+			       "webhook_timeout = 2s\nwebhook_retries = 5\n"
+			       "alert_retry_backoff = 250ms\nalert_retry_backoff_max = 1m\n"
+			       "alert_group_window = 0\nalert_rate_limit = 3\n"
+			       "alert_rate_period = 1h\nalert_items_max = 7\n"
+			       "alert_flush_timeout = 1s\nalert_groups_max = 9\nalert_queue_max = 11\n",
+			       &e),
+			 0);
+	assert_string_equal(c.smtp_url, "smtp://mail.example.com:587");
+	assert_string_equal(c.smtp_from, "Clover <clover@example.com>");
+	assert_string_equal(c.smtp_user, "u");
+	assert_string_equal(c.smtp_password, "p");
+	assert_int_equal(c.smtp_starttls, NOTIFY_STARTTLS_REQUIRE);
+	assert_int_equal(c.smtp_timeout_ms, 5000);
+	assert_int_equal(c.smtp_retries, 0);
+	assert_string_equal(c.alert_ca_file, "/etc/ca.pem");
+	assert_int_equal(c.webhook_timeout_ms, 2000);
+	assert_int_equal(c.webhook_retries, 5);
+	assert_int_equal(c.alert_retry_backoff_ms, 250);
+	assert_int_equal(c.alert_retry_backoff_max_ms, 60000);
+	assert_int_equal(c.alert_group_window_ms, 0);
+	assert_int_equal(c.alert_rate_limit, 3);
+	assert_int_equal(c.alert_rate_period_ms, 3600000);
+	assert_int_equal(c.alert_items_max, 7);
+	assert_int_equal(c.alert_flush_timeout_ms, 1000);
+	assert_int_equal(c.alert_groups_max, 9);
+	assert_int_equal(c.alert_queue_max, 11);
+
+	assert_int_not_equal(parse(&c, "[server]\nsmtp_starttls = maybe\n", &e), 0);
+	assert_string_equal(e.field, "smtp_starttls");
+	assert_int_not_equal(parse(&c, "[server]\nalert_items_max = 0\n", &e), 0);
+	assert_string_equal(e.field, "alert_items_max");
+	assert_int_not_equal(parse(&c, "[server]\nalert_group_window = 2d\n", &e), 0);
+	assert_string_equal(e.field, "alert_group_window");
+	assert_int_not_equal(parse(&c, "[server]\nwebhook_retries = -1\n", &e), 0);
+	assert_string_equal(e.field, "webhook_retries");
+	setenv("CLOVER_SMTP_URL", "smtps://relay:465", 1);
+	config_defaults(&c);
+	assert_int_equal(config_load_env(&c, &e), 0);
+	unsetenv("CLOVER_SMTP_URL");
+	assert_string_equal(c.smtp_url, "smtps://relay:465");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +200,7 @@ int main(void)
 		cmocka_unit_test(quoted_values_and_size_cap),
 		cmocka_unit_test(environment_overrides_file),
 		cmocka_unit_test(remote_executor_keys),
+		cmocka_unit_test(alert_keys_default_to_the_notifiers_and_are_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
