@@ -84,6 +84,7 @@ struct engine {
 	struct eexec **execs; /* sorted by id */
 	size_t nexecs;
 	int64_t next_id;
+	int64_t clock; /* the latest `now` engine_tick() was given */
 	uint64_t rng;
 
 	struct engine_action *acts;
@@ -687,10 +688,13 @@ static void timer_due(struct engine *e, struct timer *t, int64_t now);
  * the lead window opened, see engine_tick) takes that fire now, ahead of its
  * instant: the job is as idle as one whose fire was taken when the window
  * opened, and its executor can prepare the run instead of receiving it at the
- * instant in a burst.
+ * instant in a burst. `at` is when the last run ended, as its executor saw
+ * it: the fire is dated by the engine's clock when that is later.
  */
-static void take_held_fire(struct engine *e, struct ejob *j, int64_t now)
+static void take_held_fire(struct engine *e, struct ejob *j, int64_t at)
 {
+	int64_t now = at > e->clock ? at : e->clock;
+
 	if (!heap_contains(&e->held, &j->fire.node) || j->fire.node.deadline <= now)
 		return;
 	heap_remove(&e->held, &j->fire.node);
@@ -1147,6 +1151,8 @@ int engine_tick(struct engine *e, int64_t now)
 {
 	struct heap_node *n;
 
+	if (now > e->clock)
+		e->clock = now;
 	while ((n = heap_min(&e->timers)) != NULL && n->deadline <= now + e->opt.lead_ms) {
 		struct timer *t = container_of(n, struct timer, node);
 

@@ -67,7 +67,7 @@ typedef int (*exec_handler_fn)(struct exec_ctx *ctx, void *userdata, char **erro
 
 struct exec_options {
 	int workers;           /* concurrent shards (default 64) */
-	int queue_max;         /* requests waiting for a worker (default 100000) */
+	int queue_max;         /* requests waiting for a worker or their instant (default 100000) */
 	int64_t kill_grace_ms; /* SIGTERM -> SIGKILL (default 5000) */
 	size_t log_chunk_max;  /* largest EXEC_EV_LOG chunk (default 64 KiB) */
 	void (*on_event)(void *ctx, const struct exec_event *ev);

@@ -4,7 +4,9 @@
  *
  * Terms: a *task* is the pool's copy of one exec_request, from exec_submit()
  * until its FINISHED event has been delivered. A *worker* is one pool thread;
- * it takes tasks from the FIFO queue one at a time. A *runner* executes a task
+ * it takes tasks from the FIFO queue one at a time. A task submitted before
+ * its not_before waits in a heap until the pool's timer thread moves it to
+ * the FIFO at that instant. A *runner* executes a task
  * on its worker (shell.c, http.c, handler.c: one runner per file) and fills a
  * `struct exec_result`; pool.c emits STARTED before and FINISHED after it.
  *
@@ -15,6 +17,7 @@
 #ifndef CLOVER_EXEC_INTERNAL_H
 #define CLOVER_EXEC_INTERNAL_H
 
+#include "base/heap.h"
 #include "exec/exec.h"
 
 #include <pthread.h>
@@ -35,6 +38,7 @@ enum exec_kill_kind {
 
 struct exec_task {
 	struct exec_task *next;  /* queue link */
+	struct heap_node later;  /* in exec_pool.later while not yet due */
 	struct exec_request req; /* strings point into `strs`; holds a spec reference */
 	atomic_int kill;         /* enum exec_kill_kind */
 	atomic_bool done;        /* its FINISHED event is on its way */
@@ -64,7 +68,17 @@ struct exec_pool {
 	pthread_mutex_t lock;    /* guards the queue, `idle`, `stopping`, workers[].task */
 	pthread_cond_t cond;     /* workers wait here for tasks */
 	struct exec_task *head, *tail;
-	int queued;
+	int queued; /* in the FIFO and in `later` */
+	/*
+	 * Tasks whose not_before is still ahead, by that instant: the timer thread
+	 * moves them to the FIFO when it comes, so a burst of shards prepared for
+	 * the same second occupies no worker until then and the workers are woken
+	 * one by one, not all at once.
+	 */
+	struct heap later;
+	pthread_cond_t tcond; /* the timer thread waits here */
+	pthread_t timer;
+	bool timer_started;
 	int idle;  /* workers waiting on `cond` */
 	int wakes; /* signals sent that no worker has woken up for yet (0 or 1) */
 	bool stopping;

@@ -8,6 +8,9 @@
  * task (FINISHED CANCELLED at once, never STARTED) or flags a running one and
  * wakes its worker, which stops it (process group TERM, grace, KILL).
  *
+ * A task whose not_before is ahead waits in the `later` heap, not on a
+ * worker, until the timer thread moves it to the queue (see timer_main).
+ *
  * The hot path (one noop run) costs one malloc, one mutex hand-off on each
  * side and a condvar signal only when a worker is asleep.
  */
@@ -18,13 +21,13 @@
 #include "base/time.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_WORKERS       64
@@ -160,29 +163,6 @@ static void task_free(struct exec_task *t)
 	free(t);
 }
 
-/*
- * A shard dispatched ahead of its scheduled instant (the engine's lead time)
- * starts at the instant, not before; a kill ends the wait early.
- */
-static void wait_for_instant(struct exec_worker *w, struct exec_ctx *ctx, int64_t not_before)
-{
-	int64_t now;
-
-	while ((now = time_wall_ms()) < not_before &&
-	       exec_ctx_kill_kind(ctx) == EXEC_KILL_NONE) {
-		struct pollfd pfd = {w->wakefd, POLLIN, 0};
-		int64_t d = not_before - now;
-
-		/*
-		 * A wake-up left over from an earlier task would make poll() spin:
-		 * drain it. A kill of this task sets its flag before waking, so the
-		 * loop condition still sees it.
-		 */
-		if (poll(&pfd, 1, d > 1000 ? 1000 : (int)d) > 0)
-			exec_worker_drain_wake(w);
-	}
-}
-
 static void run_task(struct exec_worker *w, struct exec_task *t)
 {
 	struct exec_pool *p = w->pool;
@@ -191,7 +171,6 @@ static void run_task(struct exec_worker *w, struct exec_task *t)
 	struct exec_result res;
 	enum exec_kill_kind kind;
 
-	wait_for_instant(w, &ctx, t->req.not_before);
 	if (t->req.spec->timeout_ms > 0)
 		ctx.deadline_ms = time_mono_ms() + t->req.spec->timeout_ms;
 	emit(p, t, &ev);
@@ -233,6 +212,58 @@ static void wake_one(struct exec_pool *p)
 		p->wakes++;
 		pthread_cond_signal(&p->cond);
 	}
+}
+
+/* Appends `t` to the FIFO. Called with p->lock held. */
+static void fifo_push(struct exec_pool *p, struct exec_task *t)
+{
+	t->next = NULL;
+	if (p->tail)
+		p->tail->next = t;
+	else
+		p->head = t;
+	p->tail = t;
+}
+
+/*
+ * The timer thread: moves each task of `later` to the FIFO when its
+ * not_before comes (the realtime clock, as not_before is wall-clock time), in
+ * instant order, TIMER_CHUNK at a time so that submitters and workers get the
+ * lock between chunks of a burst of 50,000.
+ */
+#define TIMER_CHUNK 256
+
+static void *timer_main(void *arg)
+{
+	struct exec_pool *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		struct heap_node *n;
+		int64_t now = time_wall_ms();
+		int moved = 0;
+
+		while (moved < TIMER_CHUNK && (n = heap_min(&p->later)) != NULL &&
+		       n->deadline <= now) {
+			heap_remove(&p->later, n);
+			fifo_push(p, container_of(n, struct exec_task, later));
+			moved++;
+		}
+		if (moved > 0) {
+			wake_one(p);
+			pthread_mutex_unlock(&p->lock);
+			pthread_mutex_lock(&p->lock);
+		} else if (n == NULL) {
+			pthread_cond_wait(&p->tcond, &p->lock);
+		} else {
+			struct timespec ts = {(time_t)(n->deadline / 1000),
+			                      (long)(n->deadline % 1000) * 1000000L};
+
+			pthread_cond_timedwait(&p->tcond, &p->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
 }
 
 static void *worker_main(void *arg)
@@ -283,7 +314,10 @@ static void pool_destroy(struct exec_pool *p, int started)
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cond);
+	pthread_cond_signal(&p->tcond);
 	pthread_mutex_unlock(&p->lock);
+	if (p->timer_started)
+		pthread_join(p->timer, NULL);
 	for (int i = 0; i < started; i++)
 		pthread_join(p->workers[i].thread, NULL);
 	for (int i = 0; i < p->nworkers; i++)
@@ -291,6 +325,8 @@ static void pool_destroy(struct exec_pool *p, int started)
 			close(p->workers[i].wakefd);
 	free(p->workers);
 	exec_handlers_free(p);
+	heap_free(&p->later);
+	pthread_cond_destroy(&p->tcond);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->reg_lock);
@@ -332,6 +368,8 @@ int exec_pool_new(const struct exec_options *opt, struct exec_pool **out)
 	atomic_init(&p->handlers, NULL);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	pthread_cond_init(&p->tcond, NULL);
+	heap_init(&p->later);
 	pthread_mutex_init(&p->reg_lock, NULL);
 
 	p->workers = calloc((size_t)p->opt.workers, sizeof(*p->workers));
@@ -365,8 +403,15 @@ int exec_pool_new(const struct exec_options *opt, struct exec_pool **out)
 			break;
 		}
 	}
+	if (started == p->nworkers) {
+		int err = pthread_create(&p->timer, NULL, timer_main, p);
+
+		if (err)
+			rc = error_from_errno(err);
+		p->timer_started = err == 0;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (started < p->nworkers)
+	if (started < p->nworkers || !p->timer_started)
 		goto fail;
 	*out = p;
 	return 0;
@@ -393,6 +438,9 @@ void exec_pool_free(struct exec_pool *p)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
+	/* The tasks not yet due join the queue's, to be cancelled with them. */
+	for (struct heap_node *n; (n = heap_pop(&p->later)) != NULL;)
+		fifo_push(p, container_of(n, struct exec_task, later));
 	q = p->head;
 	p->head = p->tail = NULL;
 	p->queued = 0;
@@ -473,6 +521,7 @@ int exec_submit(struct exec_pool *p, const struct exec_request *req)
 {
 	struct exec_task *t;
 	size_t lp, lq;
+	bool later;
 	int rc = 0;
 
 	if (p == NULL || req == NULL || req->spec == NULL)
@@ -482,7 +531,6 @@ int exec_submit(struct exec_pool *p, const struct exec_request *req)
 	t = malloc(sizeof(*t) + lp + lq);
 	if (t == NULL)
 		return CLOVER_ENOMEM;
-	t->next = NULL;
 	t->req = *req;
 	atomic_init(&t->kill, EXEC_KILL_NONE);
 	atomic_init(&t->done, false);
@@ -495,25 +543,30 @@ int exec_submit(struct exec_pool *p, const struct exec_request *req)
 		t->req.params = t->strs + lp;
 	}
 
+	heap_node_init(&t->later);
+	later = t->req.not_before > time_wall_ms();
+
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping)
 		rc = CLOVER_ESTATE;
 	else if (p->queued >= p->opt.queue_max)
 		rc = CLOVER_EAGAIN;
+	else if (later)
+		rc = heap_insert(&p->later, &t->later, t->req.not_before);
 	if (rc) {
 		pthread_mutex_unlock(&p->lock);
 		free(t);
 		return rc;
 	}
 	t->req.spec = job_spec_ref(req->spec);
-	if (p->tail)
-		p->tail->next = t;
-	else
-		p->head = t;
-	p->tail = t;
 	p->queued++;
 	atomic_fetch_add_explicit(&p->busy, 1, memory_order_relaxed);
-	wake_one(p);
+	if (!later) {
+		fifo_push(p, t);
+		wake_one(p);
+	} else if (heap_min(&p->later) == &t->later) {
+		pthread_cond_signal(&p->tcond); /* a new earliest instant */
+	}
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }
@@ -558,16 +611,26 @@ int exec_kill(struct exec_pool *p, int64_t run_id, int shard, int attempt, bool 
 	for (t = p->head; t != NULL; prev = t, t = t->next)
 		if (task_is(t, run_id, shard, attempt))
 			break;
+	if (t != NULL) {
+		if (prev)
+			prev->next = t->next;
+		else
+			p->head = t->next;
+		if (p->tail == t)
+			p->tail = prev;
+	}
+	for (size_t i = 0; t == NULL && i < p->later.n; i++) {
+		struct exec_task *c = container_of(p->later.v[i].node, struct exec_task, later);
+
+		if (task_is(c, run_id, shard, attempt)) {
+			heap_remove(&p->later, &c->later);
+			t = c;
+		}
+	}
 	if (t == NULL) {
 		pthread_mutex_unlock(&p->lock);
 		return CLOVER_ENOENT;
 	}
-	if (prev)
-		prev->next = t->next;
-	else
-		p->head = t->next;
-	if (p->tail == t)
-		p->tail = prev;
 	p->queued--;
 	pthread_mutex_unlock(&p->lock);
 

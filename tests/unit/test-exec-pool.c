@@ -109,7 +109,7 @@ static void test_not_before(void **state)
 	rec_ev_free(&s);
 	rec_ev_free(&f);
 
-	/* A kill while it waits for an instant far away ends it at once. */
+	/* A kill while it waits for an instant far away ends it at once, unstarted. */
 	req.run_id = 2;
 	req.not_before = time_wall_ms() + 60000;
 	assert_int_equal(exec_submit(p, &req), 0);
@@ -117,9 +117,58 @@ static void test_not_before(void **state)
 	assert_int_equal(exec_kill(p, 2, 0, 1, false), 0);
 	f = rec_wait(&r, 2, EXEC_EV_FINISHED, 2000);
 	assert_int_equal(f.state, RUN_CANCELLED);
+	assert_int_equal(rec_count(&r, 2, EXEC_EV_STARTED), 0);
 	rec_ev_free(&f);
 	wait_idle(p);
 	exec_pool_free(p);
+	job_spec_unref(sp);
+	rec_clear(&r);
+}
+
+/*
+ * Shards waiting for their instants occupy no worker: one worker runs a shard
+ * due now while three wait, and the waiting ones start in instant order, not
+ * submission order; freeing the pool cancels one still waiting.
+ */
+static void test_waiting_shards_leave_workers_free(void **state)
+{
+	struct rec r;
+	struct exec_pool *p;
+	struct job_spec *sp = mkspec("{\"name\":\"n\",\"schedule\":\"@manual\","
+	                             "\"run\":{\"handler\":\"noop\"}}");
+	int64_t now = time_wall_ms();
+	struct exec_request req = {.shard_count = 1, .attempt = 1, .spec = sp};
+	struct rec_ev a, b, c;
+
+	(void)state;
+	rec_init(&r);
+	p = mkpool(&r, 1, 0, 0, 0);
+	req.run_id = 1, req.not_before = now + 400;
+	assert_int_equal(exec_submit(p, &req), 0);
+	req.run_id = 2, req.not_before = now + 200;
+	assert_int_equal(exec_submit(p, &req), 0);
+	req.run_id = 3, req.not_before = now + 60000;
+	assert_int_equal(exec_submit(p, &req), 0);
+	req.run_id = 4, req.not_before = 0;
+	assert_int_equal(exec_submit(p, &req), 0);
+	c = rec_wait(&r, 4, EXEC_EV_FINISHED, 5000);
+	assert_true(c.at < now + 200);
+	a = rec_wait(&r, 1, EXEC_EV_STARTED, 5000);
+	b = rec_wait(&r, 2, EXEC_EV_STARTED, 5000);
+	assert_true(b.at >= now + 200);
+	assert_true(a.at >= now + 400);
+	assert_true(b.at <= a.at);
+	rec_ev_free(&a);
+	a = rec_wait(&r, 1, EXEC_EV_FINISHED, 5000);
+	assert_int_equal(exec_busy(p), 1); /* run 3, still waiting */
+	rec_ev_free(&a);
+	rec_ev_free(&b);
+	rec_ev_free(&c);
+	exec_pool_free(p);
+	c = rec_wait(&r, 3, EXEC_EV_FINISHED, 0);
+	assert_int_equal(c.state, RUN_CANCELLED);
+	assert_int_equal(rec_count(&r, 3, EXEC_EV_STARTED), 0);
+	rec_ev_free(&c);
 	job_spec_unref(sp);
 	rec_clear(&r);
 }
@@ -452,6 +501,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_noop),
 	    cmocka_unit_test(test_not_before),
+	    cmocka_unit_test(test_waiting_shards_leave_workers_free),
 	    cmocka_unit_test(test_many_noops_exactly_once),
 	    cmocka_unit_test(test_fifo_order),
 	    cmocka_unit_test(test_unknown_handler),
