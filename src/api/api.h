@@ -25,6 +25,7 @@
 struct api;
 struct store;
 struct job_spec;
+struct coord;
 
 #define API_EXECUTORS_MAX 1024 /* executors one listing shows */
 
@@ -39,6 +40,32 @@ struct api_executor {
 	int running;
 	int64_t last_heartbeat; /* wall ms, 0: never */
 	bool enabled;           /* false: disabled or draining, gets no new shards */
+};
+
+/* A fire to come, as GET /stats shows it (filled by the daemon). */
+struct api_fire {
+	char job[129];
+	int64_t at; /* wall ms */
+};
+
+#define API_METRICS_ALERTS 8 /* alert outcomes /metrics shows */
+
+/* The daemon's counters for /metrics (docs/operations.md "Monitoring"). */
+struct api_metrics {
+	uint64_t fires;          /* runs fired by the schedule (misfires included) */
+	uint64_t misfires;       /* instants found missed */
+	uint64_t retries;        /* attempts started again by the retry policy */
+	uint64_t active_runs;    /* runs not in a final state in the engine */
+	uint64_t jobs;           /* jobs the engine schedules */
+	bool leader;             /* this scheduler leads (standalone: always) */
+	int partitions_owned;    /* partitions this scheduler owns (standalone: 1) */
+	int partitions_total;    /* partitions of the cluster (standalone: 1) */
+	size_t nalerts;          /* alert reports by outcome (delivered, failed, ...) */
+	struct {
+		const char *outcome; /* a literal */
+		uint64_t n;
+	} alerts[API_METRICS_ALERTS];
+	uint64_t alerts_dropped; /* alerts refused (queue full) */
 };
 
 struct api_hooks { /* implemented by the daemon; called on HTTP threads; all thread-safe */
@@ -72,6 +99,14 @@ struct api_hooks { /* implemented by the daemon; called on HTTP threads; all thr
 	 * with e filled. NULL: answers 501.
 	 */
 	int (*executor_control)(void *ctx, const char *id, const char *op, struct error_info *e);
+	/*
+	 * Fills up to `max` of the next scheduled fires, soonest first; returns
+	 * how many. Must be cheap (the daemon keeps a snapshot). NULL: GET /stats
+	 * shows none.
+	 */
+	size_t (*next_fires)(void *ctx, struct api_fire *out, size_t max);
+	/* Fills the daemon's counters. NULL: /metrics shows only the API's and the store's. */
+	void (*metrics)(void *ctx, struct api_metrics *out);
 };
 
 struct api_options {
@@ -87,6 +122,10 @@ struct api_options {
 	 */
 	unsigned long long pwhash_opslimit;
 	size_t pwhash_memlimit;
+	/* The coordination tree GET/PUT/DELETE /coord show and edit (borrowed); NULL: 501. */
+	struct coord *coord;
+	/* /metrics answers without authentication (config metrics_public). */
+	bool metrics_public;
 };
 
 /*
@@ -105,6 +144,13 @@ int api_port(const struct api *a);
  * call they make) and frees the server. NULL is a no-op.
  */
 void api_stop(struct api *a);
+
+/*
+ * Records one dispatch to a remote executor that took `ms` (from handing it to
+ * the wire to the executor's start report) in the /metrics histogram
+ * clover_dispatch_latency_seconds. Process-wide, lock-free, any thread.
+ */
+void api_metrics_dispatch(int64_t ms);
 
 /*
  * Auth bootstrap, called by the daemon at start: if the store has no users,

@@ -29,6 +29,8 @@ bool api_console_url(const char *url)
 {
 	size_t n = strlen(API_PREFIX);
 
+	if (strcmp(url, "/metrics") == 0) /* Prometheus' path, served by the API (metrics.c) */
+		return false;
 	return !(strncmp(url, API_PREFIX, n) == 0 && (url[n] == '/' || url[n] == '\0'));
 }
 

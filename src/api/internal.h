@@ -33,6 +33,7 @@
 #define API_HEADERS_MAX         6             /* extra response headers */
 #define API_DEFAULT_LISTEN      "127.0.0.1:8080"
 #define API_AUTH_EVENTS_PER_MIN 100
+#define API_STATUS_SLOTS        600 /* HTTP status codes counted for /metrics: 0-599 */
 
 struct api {
 	struct MHD_Daemon *mhd;
@@ -52,6 +53,10 @@ struct api {
 	int64_t ev_window; /* start of the current minute */
 	int ev_count;      /* events recorded in it */
 	int ev_dropped;    /* failures not recorded in it */
+	struct coord *coord; /* or NULL */
+	bool metrics_public;
+	/* Requests answered, by status (api_metrics_count); atomics, no lock. */
+	uint64_t http_status[API_STATUS_SLOTS];
 };
 
 struct api_query {
@@ -193,7 +198,7 @@ int64_t api_next_fire(const struct job_spec *spec, int64_t now);
 
 /* ---- the console's files (console.c) ---- */
 
-/* True when `url` is not under API_PREFIX: a console file, or a 404 of it. */
+/* True when `url` is not under API_PREFIX (nor /metrics): a console file, or a 404 of it. */
 bool api_console_url(const char *url);
 /*
  * Queues the answer for console file `url` (GET or HEAD): "/" is the page,
@@ -219,6 +224,13 @@ api_handler api_executors_list, api_cluster, api_executor_disable, api_executor_
 api_handler api_contacts_list, api_contacts_create, api_contact_get, api_contact_put,
     api_contact_delete;
 api_handler api_events_list;
+api_handler api_stats, api_metrics;
+api_handler api_coord_get, api_coord_put, api_coord_delete;
+
+/* ---- metrics (metrics.c) ---- */
+
+/* Counts a reply with `status` for /metrics (one relaxed atomic add). */
+void api_metrics_count(struct api *a, int status);
 
 /* ---- contacts and events (contacts.c, events.c) ---- */
 

@@ -53,8 +53,15 @@ static api_handler health;
 static const char console_marker;
 
 #define PUBLIC (-1)
+/* Public with config metrics_public, else viewer (route_role()). */
+#define METRICS (-2)
 static const struct route routes[] = {
     {"GET", "health", PUBLIC, false, "", health},
+    {"GET", "metrics", METRICS, false, "", api_metrics},
+    {"GET", "stats", STORE_ROLE_VIEWER, false, "", api_stats},
+    {"GET", "coord", STORE_ROLE_VIEWER, false, "path", api_coord_get},
+    {"PUT", "coord", STORE_ROLE_ADMIN, true, "path", api_coord_put},
+    {"DELETE", "coord", STORE_ROLE_ADMIN, false, "path,version", api_coord_delete},
     {"GET", "whoami", STORE_ROLE_VIEWER, false, "", api_whoami},
     {"POST", "login", PUBLIC, true, "", api_login},
     {"POST", "logout", STORE_ROLE_VIEWER, false, "", api_logout},
@@ -566,6 +573,16 @@ static void auth_failure(struct conn *c, const struct error_info *e)
 	api_auth_failure(&c->rq, e->message);
 }
 
+/* The minimum role of route `r` (NULL: unknown path, which needs a caller). */
+static int route_role(const struct api *a, const struct route *r)
+{
+	if (r == NULL)
+		return STORE_ROLE_VIEWER;
+	if (r->role == METRICS)
+		return a->metrics_public ? PUBLIC : STORE_ROLE_VIEWER;
+	return r->role;
+}
+
 /*
  * First call of a request (headers complete): routes, authenticates,
  * authorises and validates. Sets c->rs when the request is answered already.
@@ -579,13 +596,16 @@ static void begin(struct api *a, struct conn *c, struct MHD_Connection *mc, cons
 	int rc;
 
 	error_clear(&e);
-	if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) != 0 ||
-	    (url[strlen(API_PREFIX)] != '/' && url[strlen(API_PREFIX)] != '\0')) {
+	if (strcmp(url, "/metrics") == 0) {
+		rest = url; /* Prometheus' usual path: the route "metrics" of the API */
+	} else if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) != 0 ||
+	           (url[strlen(API_PREFIX)] != '/' && url[strlen(API_PREFIX)] != '\0')) {
 		api_reply_error(&c->rs, 404, "not_found", NULL,
 		                "no such resource; the API lives under %s/", API_PREFIX);
 		return;
+	} else {
+		rest = url + strlen(API_PREFIX);
 	}
-	rest = url + strlen(API_PREFIX);
 	rc = api_split_path(rest, c->segbuf, sizeof(c->segbuf), c->rq.seg, API_SEGS_MAX,
 	                    &c->rq.nseg);
 	if (rc) {
@@ -609,7 +629,7 @@ static void begin(struct api *a, struct conn *c, struct MHD_Connection *mc, cons
 	    MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	proto = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-Proto");
 	c->rq.https = proto && strcasecmp(proto, "https") == 0;
-	if (r == NULL || r->role != PUBLIC) {
+	if (route_role(a, r) != PUBLIC) {
 		/* A bearer token wins over a cookie: scripts are never cookie sessions. */
 		if (authz == NULL && c->rq.session != NULL)
 			rc = auth_session_authenticate(a->store, c->rq.session, c->rq.now,
@@ -651,7 +671,8 @@ static void begin(struct api *a, struct conn *c, struct MHD_Connection *mc, cons
 		                "/login or GET /whoami");
 		return;
 	}
-	if (r->role != PUBLIC && !api_require_role(&c->rq, &c->rs, (enum store_role)r->role)) {
+	if (route_role(a, r) != PUBLIC &&
+	    !api_require_role(&c->rq, &c->rs, (enum store_role)route_role(a, r))) {
 		log_at(LOG_INFO, "api", "forbidden: user=%s role=%s %s %s", c->rq.who.user,
 		       auth_role_name(c->rq.who.role), c->method, c->path);
 		return;
@@ -698,6 +719,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct conn *c)
 	for (int i = 0; i < c->rs.nheaders; i++)
 		MHD_add_response_header(resp, c->rs.headers[i].name, c->rs.headers[i].value);
 	ok = MHD_queue_response(mc, (unsigned int)c->rs.status, resp);
+	api_metrics_count(c->rq.api, c->rs.status);
 	MHD_destroy_response(resp);
 	c->responded = true;
 	log_at(LOG_DEBUG, "api", "%s %s -> %d user=%s remote=%s", c->method, c->path, c->rs.status,
@@ -858,6 +880,8 @@ int api_start(const struct api_options *opt, struct api **out, struct error_info
 	snprintf(a->mode, sizeof(a->mode), "%s", opt->mode ? opt->mode : "standalone");
 	a->pwlimits.ops = opt->pwhash_opslimit;
 	a->pwlimits.mem = opt->pwhash_memlimit;
+	a->coord = opt->coord;
+	a->metrics_public = opt->metrics_public;
 	threads = opt->threads ? (unsigned int)opt->threads : DEFAULT_THREADS;
 
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;

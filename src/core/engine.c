@@ -1625,6 +1625,52 @@ int engine_withdraw_early(struct engine *e, const char *why, int64_t now)
 	return 0;
 }
 
+/* (deadline, seq) order of heap entries, as the heap orders them. */
+static bool entry_less(const struct heap_entry *a, const struct heap_entry *b)
+{
+	return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+size_t engine_next_fires(const struct engine *e, struct engine_fire *out, size_t max)
+{
+	/*
+	 * The k smallest of a binary heap without changing it: a frontier of
+	 * array positions, starting at the root; taking the least one adds its
+	 * two children. The frontier never holds more than 1 + the budget.
+	 */
+	enum { BUDGET_MAX = 4 * 64 + 64 };
+	size_t frontier[BUDGET_MAX + 2], nf = 0, n = 0, budget;
+	const struct heap *h = &e->timers;
+
+	if (max > 64)
+		max = 64;
+	budget = 4 * max + 64;
+	if (h->n)
+		frontier[nf++] = 0;
+	while (nf && n < max && budget-- > 0) {
+		size_t best = 0, i;
+		const struct timer *t;
+
+		for (size_t k = 1; k < nf; k++) {
+			if (entry_less(&h->v[frontier[k]], &h->v[frontier[best]]))
+				best = k;
+		}
+		i = frontier[best];
+		frontier[best] = frontier[--nf];
+		t = container_of(h->v[i].node, struct timer, node);
+		if (t->kind == TIMER_FIRE) {
+			const struct ejob *j = container_of(t, struct ejob, fire);
+
+			out[n].job = j->spec->name;
+			out[n].at = h->v[i].deadline;
+			n++;
+		}
+		for (size_t c = 2 * i + 1; c <= 2 * i + 2 && c < h->n; c++)
+			frontier[nf++] = c;
+	}
+	return n;
+}
+
 void engine_stats(const struct engine *e, struct engine_stats *out)
 {
 	*out = e->stats;

@@ -93,6 +93,19 @@ int64_t engine_next_wake(const struct engine *e);
 /* The next scheduled fire of a job (CLOVER_ENOENT: unknown, paused or none). */
 int engine_job_next_fire(const struct engine *e, const char *name, int64_t *at);
 
+/* A fire to come, as engine_next_fires() lists it. */
+struct engine_fire {
+	const char *job; /* valid until the engine is next called */
+	int64_t at;
+};
+/*
+ * The next `max` scheduled fires of all jobs, soonest first (ties in timer
+ * order), into `out`; returns how many. Costs O(max log max) plus the retries
+ * met on the way (at most 4 * max + 64 timers are looked at), whatever the
+ * number of jobs. Fires already taken ahead of their instant are not listed.
+ */
+size_t engine_next_fires(const struct engine *e, struct engine_fire *out, size_t max);
+
 /* Manual trigger (trigger "manual"); params may be NULL. CLOVER_ENOENT. */
 int engine_trigger(struct engine *e, const char *name, const char *params, int64_t now,
 		   int64_t *run_id);

@@ -21,7 +21,7 @@ const char *const config_keys[] = {"data",        "listen",     "log_level",
 				   "trace",       "workers",    "retention",
 				   "drain_grace", "kill_grace", "http_threads",
 				   "rpc_listen",  "server_key", "executor_keys",
-				   "executor_timeout",
+				   "executor_timeout", "metrics_public",
 				   "smtp_url",    "smtp_user",  "smtp_password",
 				   "smtp_from",   "smtp_starttls", "smtp_timeout",
 				   "smtp_retries", "alert_ca_file", "webhook_timeout",
@@ -225,6 +225,14 @@ int config_set(struct config *c, const char *key, const char *value, const char 
 					 "%s: executor_timeout must be from 30ms to 10m, not '%s'",
 					 source, value);
 		c->executor_timeout_ms = ms;
+		return 0;
+	}
+	if (strcmp(key, "metrics_public") == 0) {
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+			return error_set(e, CLOVER_EINVAL, key,
+					 "%s: metrics_public must be true or false, not '%s'", source,
+					 value);
+		c->metrics_public = strcmp(value, "true") == 0;
 		return 0;
 	}
 	return error_set(e, CLOVER_EINVAL, key, "%s: unknown setting '%s'", source, key);

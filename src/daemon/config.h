@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/log.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@ struct config {
 	char server_key[4096];     /* path prefix of the scheduler's NAME.key / NAME.pub */
 	char executor_keys[4096];  /* file of accepted executor public keys */
 	int64_t executor_timeout_ms; /* silence after which an executor is lost */
+	bool metrics_public;         /* /metrics without a token (docs/operations.md) */
 
 	/* Alerts (docs/alerts.md "Configuration"); read at start only. */
 	char smtp_url[1024]; /* empty: no e-mail */

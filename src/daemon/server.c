@@ -25,6 +25,7 @@
 #include "daemon/alerts.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/observe.h"
 #include "daemon/remote.h"
 #include "exec/exec.h"
 #include "store/store.h"
@@ -121,6 +122,7 @@ struct server {
 	bool draining;
 	int64_t next_prune;
 	struct alerts *alerts; /* NULL until started */
+	struct observe *obs;   /* the coordination tree and the API's snapshots */
 	/* engine thread: the executor being left, while its actions are carried out */
 	const char *lost_node;
 };
@@ -253,6 +255,7 @@ static void hook_job_changed(void *ctx, const char *name, struct job_spec *spec)
 	m->kind = spec ? MSG_JOB_PUT : MSG_JOB_DEL;
 	m->spec = spec ? job_spec_ref(spec) : NULL;
 	post(s, m);
+	observe_job_changed(s->obs);
 }
 
 static int request(struct server *s, enum msg_kind kind, const char *name, const char *params,
@@ -403,6 +406,16 @@ static size_t hook_executors(void *ctx, struct api_executor *out, size_t max)
 	return 1 + nr;
 }
 
+static size_t hook_next_fires(void *ctx, struct api_fire *out, size_t max)
+{
+	return observe_next_fires(((struct server *)ctx)->obs, out, max);
+}
+
+static void hook_metrics(void *ctx, struct api_metrics *out)
+{
+	observe_metrics(((struct server *)ctx)->obs, out);
+}
+
 static int request(struct server *s, enum msg_kind kind, const char *name, const char *params,
 		   int64_t run_id, int64_t *out_id);
 
@@ -455,6 +468,8 @@ static void remote_join(void *ctx, const char *id, const char *const *labels, si
 {
 	struct msg *m = msg_new(MSG_EXEC_JOIN, id, NULL);
 
+	observe_executor_join(((struct server *)ctx)->obs, id, labels, nlabels, capacity);
+
 	if (m && nrunning && (m->refs = calloc(nrunning, sizeof(*m->refs))) == NULL) {
 		msg_free(m);
 		m = NULL;
@@ -483,6 +498,8 @@ static void remote_join(void *ctx, const char *id, const char *const *labels, si
 static void remote_leave(void *ctx, const char *id)
 {
 	struct msg *m = msg_new(MSG_EXEC_LEAVE, id, NULL);
+
+	observe_executor_leave(((struct server *)ctx)->obs, id);
 
 	if (m == NULL) {
 		log_at(LOG_ERROR, "remote", "out of memory: the leave of executor=%s is lost", id);
@@ -1279,8 +1296,26 @@ static int start(struct server *s, struct error_info *e)
 	ao.hooks.kill = hook_kill;
 	ao.hooks.executors = hook_executors;
 	ao.hooks.executor_control = hook_executor_control;
+	ao.hooks.next_fires = hook_next_fires;
+	ao.hooks.metrics = hook_metrics;
+	ao.metrics_public = s->cfg.metrics_public;
+	{
+		struct observe_options oo = {
+			.api_listen = s->cfg.listen,
+			.rpc = s->cfg.rpc_listen[0] ? s->cfg.rpc_listen : NULL,
+			.workers = s->cfg.workers,
+			.retention_ms = s->cfg.retention_ms,
+			.executor_timeout_ms = s->cfg.executor_timeout_ms,
+			.alerts = s->alerts,
+		};
+
+		if ((rc = observe_new(&oo, &s->obs, e)))
+			return rc;
+	}
+	ao.coord = observe_coord(s->obs);
 	if ((rc = api_start(&ao, &s->api, e)))
 		return rc;
+	observe_api_port(s->obs, api_port(s->api));
 	if (s->cfg.rpc_listen[0]) {
 		struct remote_options ro = {
 			.listen = s->cfg.rpc_listen,
@@ -1452,6 +1487,7 @@ static void loop(struct server *s)
 			s->nexpected = 0;
 		}
 		carry_out(s);
+		observe_pass(s->obs, s->engine);
 		/* Remote shards are waited for too: their results then need no retry. */
 		if (s->draining && ((exec_busy(s->pool) == 0 && remote_busy(s) == 0) ||
 				    time_mono_ms() >= drain_deadline))
@@ -1479,6 +1515,8 @@ static void stop(struct server *s)
 	/* Its last reports (leaves, results) are in the inbox, drained below. */
 	remote_stop(s->remote);
 	s->remote = NULL;
+	observe_free(s->obs); /* after the API and the remote thread, its readers */
+	s->obs = NULL;
 	if (s->pool) {
 		/* Kills what still runs; its reports arrive through the inbox. */
 		exec_pool_free(s->pool);
