@@ -9,3 +9,5 @@ clover_test(test-api-session SOURCES unit/test-api-session.c unit/test-api-harne
   LIBS clover_api PkgConfig::CURL LABELS unit)
 clover_test(test-api-contacts SOURCES unit/test-api-contacts.c unit/test-api-harness.c
   LIBS clover_api PkgConfig::CURL LABELS unit)
+clover_test(test-api-observe SOURCES unit/test-api-observe.c unit/test-api-harness.c
+  LIBS clover_api PkgConfig::CURL LABELS unit)
