@@ -10,12 +10,18 @@
 # and the webhook arrive with the right content, that each delivery and the
 # failed webhook are recorded as events (GET /api/v1/events, `clover events`),
 # that a job naming an unknown contact is accepted with a warning event, and
-# that the server stops cleanly.
+# that the server stops cleanly. Then every other kind reaches the on-call
+# contact's webhook: a timeout, a skipped run (concurrency forbid), no
+# executor, a `clover worker` killed with -9 while running three jobs (one
+# executor_lost message counting the three), and, after a restart with the
+# server down for a few seconds, a misfire; executor joined/lost and the
+# configuration reload (SIGHUP) are events.
 # Usage: alerts.sh /path/to/clover
 set -u
 
 CLOVER=${1:-${CLOVER_BIN:-}}
 [ -x "$CLOVER" ] || { echo "usage: $0 /path/to/clover" >&2; exit 2; }
+CLOVER=$(cd "$(dirname "$CLOVER")" && pwd)/$(basename "$CLOVER")
 HERE=$(cd "$(dirname "$0")" && pwd)
 SUPPORT="$HERE/../support"
 PY=/usr/bin/python3
@@ -24,12 +30,12 @@ if ! $PY -c "import aiosmtpd" 2>/dev/null; then
 	exit 1
 fi
 DIR=$(mktemp -d /tmp/clover-alerts.XXXXXX)
-PID= SMTP_PID= HOOK_PID=
+PID= SMTP_PID= HOOK_PID= WPID=
 PASSED=0
 FAILED=0
 
 cleanup() {
-	for p in $PID $SMTP_PID $HOOK_PID; do
+	for p in $PID $SMTP_PID $HOOK_PID $WPID; do
 		{ kill -9 "$p" && wait "$p"; } 2>/dev/null
 	done
 	rm -rf "$DIR"
@@ -70,19 +76,33 @@ cat >"$DIR/clover.ini" <<EOF
 smtp_url = smtp://127.0.0.1:$SMTP_PORT
 smtp_from = Clover <clover@example.com>
 smtp_starttls = none
-alert_group_window = 0
+alert_group_window = 1s
+alert_rate_limit = 100
 alert_retry_backoff = 100ms
 EOF
-"$CLOVER" server --config "$DIR/clover.ini" --data "$DIR/data" --listen 127.0.0.1:0 \
-	--webhook-retries 1 >"$DIR/server.out" 2>"$DIR/server.err" &
-PID=$!
-for _ in $(seq 100); do
-	PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DIR/server.out" 2>/dev/null | tail -1 | cut -d: -f3)
-	[ -n "$PORT" ] && grep -q 'is running' "$DIR/server.out" && break
-	sleep 0.1
-done
-[ -n "$PORT" ] || { echo "server did not start:"; cat "$DIR/server.err"; exit 1; }
-export CLOVER_SERVER="http://127.0.0.1:$PORT"
+(cd "$DIR" && for k in sched wx; do "$CLOVER" keygen "$k" >/dev/null || exit 1; done) || exit 1
+cp "$DIR/wx.pub" "$DIR/executors.keys"
+RPCPORT=$(free_port)
+STARTS=0
+start_server() {
+	STARTS=$((STARTS + 1))
+	"$CLOVER" server --config "$DIR/clover.ini" --data "$DIR/data" --listen 127.0.0.1:0 \
+		--webhook-retries 1 --rpc-listen "127.0.0.1:$RPCPORT" --server-key "$DIR/sched" \
+		--executor-keys "$DIR/executors.keys" --executor-timeout 1s --kill-grace 1s \
+		--drain-grace 1s >>"$DIR/server.out" 2>>"$DIR/server.err" &
+	PID=$!
+	PORT=
+	for _ in $(seq 100); do
+		if [ "$(grep -c 'is running' "$DIR/server.out")" -ge "$STARTS" ]; then
+			PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DIR/server.out" | tail -1 | cut -d: -f3)
+			break
+		fi
+		sleep 0.1
+	done
+	[ -n "$PORT" ] || { echo "server did not start:"; cat "$DIR/server.err"; exit 1; }
+	export CLOVER_SERVER="http://127.0.0.1:$PORT"
+}
+start_server
 TOKEN=$(cat "$DIR/data/admin.token")
 api() { curl -s -H "Authorization: Bearer $TOKEN" "$CLOVER_SERVER/api/v1/$1"; }
 post() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
@@ -137,12 +157,89 @@ check "delivery events name the job and run" \
 check "clover events shows the deliveries" \
 	sh -c "'$CLOVER' --data '$DIR/data' events --source notify | grep -q 'delivered by email'"
 
-# --- stop -------------------------------------------------------------------
+# --- every other kind reaches the on-call contact --------------------------
+# hook_kind KIND [JOB]: a webhook message of that kind (about JOB) reached pager
+hook_kind() {
+	$PY - "$DIR/hooks" "$1" "${2:-}" <<'PYEOF'
+import glob, json, sys
+d, kind, job = sys.argv[1:4]
+for f in glob.glob(d + "/*.json"):
+    r = json.load(open(f))
+    b = json.loads(r["body"])
+    if r["path"] == "/hooks/pager" and b["kind"] == kind and (not job or b["job"] == job):
+        sys.exit(0)
+sys.exit(1)
+PYEOF
+}
+apply() { printf '%s' "$2" >"$DIR/$1.json"; cl job apply -f "$DIR/$1.json" >/dev/null; }
+
+apply slow '{"name":"slow","schedule":"@manual","timeout":"1s","run":{"shell":"sleep 30"}}'
+cl job trigger slow >/dev/null
+check "a timeout alerts (run_timed_out)" wait_for 20 hook_kind run_timed_out slow
+
+apply nowhere '{"name":"nowhere","schedule":"@manual","target":{"labels":{"pool":"none"}},"run":{"shell":"true"}}'
+cl job trigger nowhere >/dev/null
+check "no executor for the target alerts (no_executor)" wait_for 20 hook_kind no_executor nowhere
+
+apply busy '{"name":"busy","schedule":"@every 1s","run":{"shell":"sleep 2.5"}}'
+check "a skipped run alerts (run_skipped)" wait_for 20 hook_kind run_skipped busy
+cl job pause busy >/dev/null
+check "the skipped run is an event with its reason" \
+	sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$CLOVER_SERVER/api/v1/events?job=busy&q=skipped' | grep -q 'concurrency: forbid'"
+
+# A worker running three jobs is killed: one message for the three.
+"$CLOVER" worker --scheduler "tcp://127.0.0.1:$RPCPORT" --server-key "$DIR/sched.pub" \
+	--key "$DIR/wx" --id wx --label pool=x --capacity 8 --spool "$DIR/wx.spool" \
+	>"$DIR/wx.out" 2>"$DIR/wx.err" &
+WPID=$!
+joined() { api "events?source=cluster&q=joined" | grep -q 'executor wx joined'; }
+check "a joining executor is an event" wait_for 20 joined
+for j in lost1 lost2 lost3; do
+	apply $j '{"name":"'$j'","schedule":"@manual","failover":false,"target":{"labels":{"pool":"x"}},"run":{"shell":"sleep 60"}}'
+	cl job trigger $j >/dev/null
+done
+running3() { [ "$(api 'runs?state=running' | jq_py 'len([r for r in d["runs"] if r["job"].startswith("lost")])')" = 3 ]; }
+check "the three jobs run on the worker" wait_for 20 running3
+kill -9 "$WPID"; wait "$WPID" 2>/dev/null; WPID=
+lost_msgs() {
+	$PY - "$DIR/hooks" <<'PYEOF'
+import glob, json, sys
+n = [json.loads(json.load(open(f))["body"]) for f in glob.glob(sys.argv[1] + "/*.json")]
+n = [b for b in n if b["kind"] == "executor_lost" and b["contact"] == "pager"]
+print(len(n), n[0]["count"], n[0]["node"], n[0]["title"]) if n else print(0)
+PYEOF
+}
+has_lost() { [ "$(lost_msgs | cut -d' ' -f1)" != 0 ]; }
+check "losing the worker alerts (executor_lost)" wait_for 20 has_lost
+sleep 2 # a second message would come one window later
+check "... in one message for the three jobs, grouped by the executor" \
+	test "$(lost_msgs)" = "1 3 wx executor wx lost: 3 jobs affected"
+check "the lost executor is an event" \
+	sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$CLOVER_SERVER/api/v1/events?source=cluster&level=warn' | grep -q 'executor wx left or was lost; 3 shard(s) were running there'"
+
+# SIGHUP reloads the configuration: an event.
+kill -HUP "$PID"
+reloaded() { api "events?source=main" | grep -q 'configuration reloaded'; }
+check "a configuration reload is an event" wait_for 10 reloaded
+
+# A misfire: a job every second, then the server down for 4 s.
+apply tick '{"name":"tick","schedule":"* * * * * ?","misfire":{"policy":"fire_once","threshold":"1s"},"run":{"shell":"true"}}'
+sleep 1.5
+
+# --- stop and restart ---------------------------------------------------------
 kill -TERM "$PID"
 wait "$PID"
 rc=$?
 PID=
 check "the server stops cleanly with the notifier running" test "$rc" = 0
+sleep 4
+start_server
+check "a misfire after a restart alerts (run_misfired)" wait_for 20 hook_kind run_misfired tick
+kill -TERM "$PID"
+wait "$PID"
+rc=$?
+PID=
+check "the restarted server stops cleanly" test "$rc" = 0
 
 echo "# passed $PASSED, failed $FAILED"
 [ "$FAILED" = 0 ]
