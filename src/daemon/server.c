@@ -1583,7 +1583,8 @@ static void usage(FILE *f)
 		   "  --webhook-retries N, --alert-retry-backoff DUR, --alert-retry-backoff-max DUR,\n"
 		   "  --alert-group-window DUR, --alert-rate-limit N, --alert-rate-period DUR,\n"
 		   "  --alert-items-max N, --alert-flush-timeout DUR, --alert-groups-max N,\n"
-		   "  --alert-queue-max N\n");
+		   "  --alert-queue-max N\n"
+		   "  --metrics-public true|false  /metrics without a token (default false)\n");
 }
 
 /* Parses flags over the file and environment; returns 0, 1 (help shown) or an error. */
@@ -1623,6 +1624,7 @@ static int parse_args(struct config *c, int argc, char **argv, struct error_info
 		{"alert-flush-timeout", required_argument, NULL, 1016},
 		{"alert-groups-max", required_argument, NULL, 1017},
 		{"alert-queue-max", required_argument, NULL, 1018},
+		{"metrics-public", required_argument, NULL, 1019},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

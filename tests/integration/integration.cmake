@@ -8,3 +8,6 @@ set_tests_properties(integration-remote PROPERTIES LABELS integration TIMEOUT 30
 add_test(NAME integration-alerts
   COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/alerts.sh $<TARGET_FILE:clover>)
 set_tests_properties(integration-alerts PROPERTIES LABELS integration TIMEOUT 300)
+add_test(NAME integration-metrics
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/integration/metrics.sh $<TARGET_FILE:clover>)
+set_tests_properties(integration-metrics PROPERTIES LABELS integration TIMEOUT 120)
