@@ -8,7 +8,8 @@
  * Everyone may read contacts (viewer); creating, changing and deleting them
  * needs the operator role, like jobs, since a contact decides where alerts
  * (which carry job names and error messages) are sent. Every change is
- * recorded as an event (source "api").
+ * recorded as an event (source "api"). Viewers see webhook URLs cut to
+ * "scheme://host[:port]/...": the path of a chat webhook is its secret.
  *
  * A job names its contacts in its spec; the daemon resolves the names when it
  * raises an alert, so a contact deleted or renamed simply stops receiving
@@ -21,6 +22,7 @@
 #include "core/job.h"
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,11 +30,38 @@
 #define EMAIL_MAX   254  /* RFC 5321's path limit, as the notifier */
 #define WEBHOOK_MAX 2048 /* bytes of a webhook URL */
 
-json_t *api_contact_json(const struct store_contact *c)
+/*
+ * Writes `url` cut to "scheme://host[:port]/..." (no user, path or query:
+ * chat webhooks carry their secret there), as the notifier's reports do.
+ */
+static void redact_url(const char *url, char *out, size_t n)
 {
+	const char *host = strstr(url, "://"), *end, *at;
+
+	if (host == NULL) {
+		snprintf(out, n, "...");
+		return;
+	}
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	for (at = host; at < end; at++) {
+		if (*at == '@')
+			host = at + 1;
+	}
+	snprintf(out, n, "%.*s%.*s/...", (int)(strstr(url, "://") + 3 - url), url,
+	         (int)(end - host), host);
+}
+
+json_t *api_contact_json(const struct store_contact *c, bool full)
+{
+	char red[WEBHOOK_MAX + 8];
+
+	if (c->webhook && !full)
+		redact_url(c->webhook, red, sizeof(red));
 	return json_pack("{s:o, s:o, s:o, s:b, s:o}", "name", api_str_json(c->name), "email",
-	                 api_str_json(c->email), "webhook", api_str_json(c->webhook), "oncall",
-	                 c->oncall, "created_at", api_time_json(c->created_at));
+	                 api_str_json(c->email), "webhook",
+	                 api_str_json(c->webhook && !full ? red : c->webhook), "oncall", c->oncall,
+	                 "created_at", api_time_json(c->created_at));
 }
 
 /* True for characters allowed in the local part of a plain address. */
@@ -206,7 +235,7 @@ static void reply_contact(struct api_req *rq, struct api_resp *rs, int status, c
 	}
 	if (status == 201)
 		api_header_add(rs, "Location", API_PREFIX "/contacts/%s", name);
-	api_reply_json(rs, status, api_contact_json(&c));
+	api_reply_json(rs, status, api_contact_json(&c, rq->who.role >= STORE_ROLE_OPERATOR));
 	store_contact_clear(&c);
 }
 
@@ -216,6 +245,7 @@ void api_contacts_list(struct api_req *rq, struct api_resp *rs)
 {
 	struct store_contact_filter f = {.oncall = -1};
 	struct store_contact *cs = NULL;
+	bool full = rq->who.role >= STORE_ROLE_OPERATOR;
 	const char *v;
 	json_t *arr, *doc;
 	int64_t limit;
@@ -262,7 +292,7 @@ void api_contacts_list(struct api_req *rq, struct api_resp *rs)
 	arr = json_array();
 	ok = arr != NULL;
 	for (size_t i = 0; i < n; i++) {
-		json_t *j = ok ? api_contact_json(&cs[i]) : NULL;
+		json_t *j = ok ? api_contact_json(&cs[i], full) : NULL;
 
 		if (j == NULL || json_array_append_new(arr, j) != 0)
 			ok = false;

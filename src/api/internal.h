@@ -234,8 +234,9 @@ void api_metrics_count(struct api *a, int status);
 
 /* ---- contacts and events (contacts.c, events.c) ---- */
 
-/* The CONTACT object. NULL when out of memory. */
-json_t *api_contact_json(const struct store_contact *c);
+/* The CONTACT object; without `full` its webhook URL is cut to
+ * "scheme://host[:port]/..." (for viewers). NULL when out of memory. */
+json_t *api_contact_json(const struct store_contact *c, bool full);
 /* The EVENT object. NULL when out of memory. */
 json_t *api_event_json(const struct store_event *ev);
 /* A plain ASCII local@domain of at most 254 bytes; else *why says what is wrong. */

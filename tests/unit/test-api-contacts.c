@@ -106,6 +106,16 @@ static void contact_create_get_replace_delete(void **state)
 
 	assert_int_equal(req(h, "GET", "/api/v1/contacts/ann", h->viewer, NULL, NULL, &r), 200);
 	assert_string_equal(str_of(&r, "email"), "ann@example.com");
+	/* A viewer does not see the webhook's path and query (its secret). */
+	assert_string_equal(str_of(&r, "webhook"), "https://hooks.example.com/...");
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/contacts?search=ann", h->viewer, NULL, NULL, &r),
+	                 200);
+	assert_non_null(strstr(r.body, "\"https://hooks.example.com/...\""));
+	assert_null(strstr(r.body, "k=1"));
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/contacts/ann", h->oper, NULL, NULL, &r), 200);
+	assert_string_equal(str_of(&r, "webhook"), "https://hooks.example.com/x?k=1");
 	resp_free(&r);
 
 	/* PUT replaces the whole contact: the webhook left out goes away. */
@@ -118,9 +128,12 @@ static void contact_create_get_replace_delete(void **state)
 	resp_free(&r);
 	/* PUT of a new name creates it. */
 	assert_int_equal(req(h, "PUT", "/api/v1/contacts/bob", h->oper,
-	                     "{\"webhook\":\"http://127.0.0.1:9/h\"}", NULL, &r),
+	                     "{\"webhook\":\"http://u:pw@127.0.0.1:9/h\"}", NULL, &r),
 	                 201);
 	assert_string_equal(str_of(&r, "name"), "bob");
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/contacts/bob", h->viewer, NULL, NULL, &r), 200);
+	assert_string_equal(str_of(&r, "webhook"), "http://127.0.0.1:9/...");
 	resp_free(&r);
 
 	assert_int_equal(req(h, "DELETE", "/api/v1/contacts/ann", h->oper, NULL, NULL, &r), 204);
