@@ -14,6 +14,7 @@ all: build
 
 deps:
 	@./scripts/install-deps
+	@./scripts/install-browser-deps
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -26,13 +27,13 @@ build-asan: deps
 run: build
 	./$(BUILD)/clover server --data $(DATA)
 
-# Every test: the normal build, again under ASan+UBSan, then a short run of
-# every fuzz target (clang, libFuzzer).
+# Every test: the normal build, again under ASan+UBSan (without the slow and
+# browser tests), then a short run of every fuzz target (clang, libFuzzer).
 test: build build-asan fuzz
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) -LE slow $(CTEST_ARGS)
+	  ctest --output-on-failure -j $(JOBS) -LE 'slow|browser' $(CTEST_ARGS)
 	cd build-fuzz && ctest --output-on-failure -j $(JOBS) -L fuzz
 
 # Quick loop for developers: unit tests of the normal build only.

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// Shared by the browser tests and the page-load measurement: start a real
+// `clover server` on a private data directory and a free port, and launch
+// Debian's headless chromium through playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.CLOVER_CHROMIUM || '/usr/bin/chromium';
+
+/* Starts the server; resolves to {base, token, password, dir, log(), stop()}. */
+export async function startServer(bin, { args = [], dataDir } = {}) {
+  const dir = dataDir || mkdtempSync(join(tmpdir(), 'clover-browser-'));
+  const child = spawn(bin, ['server', '--data', dir, '--listen', '127.0.0.1:0', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not start in 20 s:\n' + out)), 20000);
+    let found = false;
+    const onData = (d) => {
+      out += d.toString();
+      if (out.length > 4 << 20) out = out.slice(-(1 << 20)); // keep the tail
+      const m = !found && out.match(/listening on \S+ \(port (\d+)/);
+      if (m) { found = true; clearTimeout(timer); resolve(Number(m[1])); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${out}`)); });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
+  const password = readFileSync(join(dir, 'admin.password'), 'utf8').trim();
+  return {
+    base, token, password, dir, child,
+    log: () => out,
+    stop: async (keep = false) => {
+      if (child.exitCode === null) {
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([done, new Promise((r) => setTimeout(r, 10000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      if (!keep && !dataDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/* Calls the API with the admin's bearer token. */
+export async function apiCall(srv, method, path, body) {
+  const r = await fetch(srv.base + '/api/v1' + path, {
+    method,
+    headers: { Authorization: 'Bearer ' + srv.token, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, json, text };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // The sandbox needs user namespaces, which containers and root often lack.
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  });
+}
+
+export function artifactsDir(def) {
+  const dir = process.env.CLOVER_ARTIFACTS || def;
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
