@@ -150,7 +150,8 @@ int clover_worker_handle(clover_worker *w, const char *name, clover_handler_fn f
 /*
  * Declares a job this application serves: `json` is a job spec
  * (docs/job-spec.md), validated and copied. Declared jobs travel in every
- * hello, and the scheduler creates or updates them. At most 1024 jobs and
+ * hello, and the scheduler creates them, or updates them unless an operator
+ * changed them through the API (docs/executors.md). At most 1024 jobs and
  * 3 MiB of specs. Call before clover_worker_run(). Errors: CLOVER_EPARSE /
  * CLOVER_EINVAL (an invalid spec; logged), CLOVER_ETOOBIG, CLOVER_ESTATE,
  * CLOVER_ENOMEM.

@@ -558,59 +558,83 @@ static void remote_finished(void *ctx, const char *id, uint32_t ticket, int64_t 
 }
 
 /*
- * Jobs an executor declares (docs/architecture.md "Remote executors"): a job
- * that does not exist is created; an existing job is never changed by a
- * declaration, since an operator may have changed it through the API (the
- * difference is logged). Runs on the remote thread; store writes of jobs are
- * synchronous, and the engine learns of a new job through the inbox.
+ * Jobs an executor declares (docs/executors.md "Declared jobs"): a job that
+ * does not exist is created; an existing one is updated from the declaration
+ * only while nobody changed it since a declaration last wrote it (meta key
+ * "declared:<job>" holds that revision). Once an operator changed it through
+ * the API (edit, pause, resume), the stored job wins and the difference is
+ * recorded as a warning event. Runs on the remote thread; store writes of
+ * jobs are synchronous, and the engine learns of the job through the inbox.
  */
+static void declare_one(struct server *s, const char *id, struct job_spec *spec)
+{
+	struct store_job j = {0};
+	char key[160], *owned = NULL, msg[400];
+	const char *what = NULL;
+	int64_t rev = 0, declared = -1;
+	bool created = false;
+	enum store_level level = STORE_LEVEL_INFO;
+	int rc;
+
+	snprintf(key, sizeof(key), "declared:%s", spec->name);
+	rc = store_job_get(s->store, spec->name, &j);
+	if (rc == 0 && strcmp(j.spec, spec->json) == 0)
+		goto out; /* as declared */
+	if (rc == 0 && store_meta_get(s->store, key, &owned) == 0)
+		declared = strtoll(owned, NULL, 10);
+	if (rc == CLOVER_ENOENT || (rc == 0 && declared == j.revision)) {
+		rc = store_job_put(s->store, spec->name, spec->json, rc == 0 ? j.paused : spec->paused,
+				   time_wall_ms(), rc == 0 ? j.revision : 0, &rev, &created);
+		if (rc == 0) {
+			char v[24];
+
+			snprintf(v, sizeof(v), "%lld", (long long)rev);
+			store_meta_set(s->store, key, v);
+			what = created ? "created" : "updated";
+		}
+	} else if (rc == 0) {
+		snprintf(msg, sizeof(msg),
+			 "the declaration of executor %s differs from the stored job, which was "
+			 "changed through the API (revision %lld) and is kept",
+			 id, (long long)j.revision);
+		level = STORE_LEVEL_WARN;
+	}
+	if (rc) {
+		log_at(LOG_ERROR, "remote", "job=%s declared by executor=%s not saved: %s",
+		       spec->name, id, clover_strerror(rc));
+		goto out;
+	}
+	if (what) {
+		snprintf(msg, sizeof(msg), "job %s, declared by executor %s", what, id);
+		hook_job_changed(s, spec->name, spec);
+	}
+	log_at(level == STORE_LEVEL_WARN ? LOG_WARN : LOG_INFO, "remote", "job=%s %s", spec->name,
+	       msg);
+	store_event_add(s->store, &(struct store_event){.at = time_wall_ms(),
+							 .level = level,
+							 .source = "remote",
+							 .node = (char *)id,
+							 .job = spec->name,
+							 .message = msg});
+out:
+	free(owned);
+	store_job_clear(&j);
+}
+
 static void remote_declare(void *ctx, const char *id, const char *const *jobs, size_t njobs)
 {
 	struct server *s = ctx;
 
 	for (size_t i = 0; i < njobs; i++) {
 		struct job_spec *spec;
-		struct store_job j = {0};
 		struct error_info e;
-		bool created = false;
-		int rc;
 
 		if (job_spec_parse(jobs[i], strlen(jobs[i]), &spec, &e)) {
 			log_at(LOG_WARN, "remote", "executor=%s declared an invalid job: %s: %s", id,
 			       e.field, e.message);
 			continue;
 		}
-		rc = store_job_get(s->store, spec->name, &j);
-		if (rc == 0 && strcmp(j.spec, spec->json) != 0)
-			log_at(LOG_INFO, "remote",
-			       "job=%s declared by executor=%s differs from the stored job, which is "
-			       "kept (declarations never change an existing job)",
-			       spec->name, id);
-		store_job_clear(&j);
-		if (rc == CLOVER_ENOENT) {
-			rc = store_job_put(s->store, spec->name, spec->json, spec->paused,
-					   time_wall_ms(), 0, NULL, &created);
-			if (rc)
-				log_at(LOG_ERROR, "remote", "job=%s declared by executor=%s not saved: %s",
-				       spec->name, id, clover_strerror(rc));
-		} else if (rc) {
-			log_at(LOG_ERROR, "remote", "job=%s declared by executor=%s: %s", spec->name,
-			       id, clover_strerror(rc));
-		}
-		if (created) {
-			char msg[300];
-
-			snprintf(msg, sizeof(msg), "job created, declared by executor %s", id);
-			log_at(LOG_INFO, "remote", "job=%s created, declared by executor=%s",
-			       spec->name, id);
-			store_event_add(s->store, &(struct store_event){.at = time_wall_ms(),
-									 .level = STORE_LEVEL_INFO,
-									 .source = "remote",
-									 .node = (char *)id,
-									 .job = spec->name,
-									 .message = msg});
-			hook_job_changed(s, spec->name, spec);
-		}
+		declare_one(s, id, spec);
 		job_spec_unref(spec);
 	}
 }

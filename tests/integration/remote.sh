@@ -118,6 +118,23 @@ check "a job declared by a worker is created" \
 check "a declared job runs" bash -c "r=\$(curl -s -X POST -H 'Authorization: Bearer $(cat data/admin.token)' $URL/jobs/declared/trigger | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"run_id\"])'); for i in \$(seq 50); do curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/runs/\$r | grep -q '\"state\":\"succeeded\"' && exit 0; sleep 0.1; done; exit 1"
 check "a declaration does not change an existing job" \
 	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/jobs/kept | grep -q 'echo original'"
+restart_w1() { # restart_w1 SHELL: w1 again, declaring "declared" with that command
+	kill "$W_w1"; wait "$W_w1" 2>/dev/null
+	printf '[{"name":"declared","schedule":"@manual","target":{"labels":{"pool":"w"}},"run":{"shell":"%s"}}]' \
+		"$1" >jobs.json
+	start_worker w1 w1 --jobs "$DIR/jobs.json"
+	wait_for 10 joined
+}
+job_has() { api "$URL/jobs/$1" | grep -q "$2"; }
+restart_w1 "echo declared v2"
+check "a changed declaration updates the job it declared" wait_for 5 job_has declared 'echo declared v2'
+api -X PUT -d '{"name":"declared","schedule":"@manual","target":{"labels":{"pool":"w"}},"run":{"shell":"echo edited"}}' \
+	"$URL/jobs/declared" >/dev/null
+restart_w1 "echo declared v3"
+check "after an edit through the API, a declaration no longer changes the job" \
+	bash -c "sleep 1; curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/jobs/declared | grep -q 'echo edited'"
+check "the ignored declaration is recorded as a warning event" wait_for 5 \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' '$URL/events?job=declared' | grep -q 'changed through the API'"
 
 # ---- routing: round robin over the three ----
 put_job '{"name":"rr","schedule":"@manual","concurrency":"allow",
