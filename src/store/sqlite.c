@@ -252,7 +252,6 @@ enum st_id {
 	ST_JOB_LOAD_ALL,
 	ST_RUN_UPSERT,
 	ST_RUN_FINISH,
-	ST_RUN_INSERT,
 	ST_ROLL_MINUTE,
 	ST_ROLL_LATENESS,
 	ST_PRUNE_MINUTES,
@@ -326,11 +325,17 @@ static const char *const st_sql[ST_COUNT] = {
                       " ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
                       " started_at = excluded.started_at, finished_at = excluded.finished_at,"
                       " params = excluded.params, reason = excluded.reason",
-    /* The first final snapshot of a run written before (the rollup counts it). */
-    [ST_RUN_FINISH] = "UPDATE runs SET state = ?5, started_at = ?7, finished_at = ?8,"
-                      " params = ?9, reason = ?10 WHERE id = ?1 AND state < 2",
-    [ST_RUN_INSERT] = "INSERT INTO runs(" RUN_COLS ", jb)"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /*
+     * A final snapshot: as ST_RUN_UPSERT, but a run already final is left as
+     * it is, so a changed row means the run's first final state (the rollup
+     * counts it).
+     */
+    [ST_RUN_FINISH] = "INSERT INTO runs(" RUN_COLS ", jb)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                      " ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
+                      " started_at = excluded.started_at, finished_at = excluded.finished_at,"
+                      " params = excluded.params, reason = excluded.reason"
+                      " WHERE runs.state < 2",
     [ST_ROLL_MINUTE] = "INSERT INTO run_minutes(minute, state, trigger, n) VALUES(?1, ?2, ?3, ?4)"
                        " ON CONFLICT DO UPDATE SET n = n + excluded.n",
     [ST_ROLL_LATENESS] = "INSERT INTO run_lateness(minute, bucket, n) VALUES(?1, ?2, ?3)"
@@ -1062,64 +1067,28 @@ static void bind_run(sqlite3_stmt *st, const struct run_rec *r)
 }
 
 /*
- * Writes a final snapshot as the run's first final state when it is one:
- * UPDATE of a row not yet final, else INSERT of a new row. *first tells
- * whether it was (then the rollup counts the run); *x is the SQLite result of
- * the last statement, SQLITE_CONSTRAINT_PRIMARYKEY when the row exists and is
- * final already (the caller then upserts it as before).
- */
-static int write_final(struct conn *c, const struct run_rec *r, bool *first, int *x)
-{
-	sqlite3_stmt *st;
-	int rc = 0;
-
-	*first = false;
-	if ((st = stmt(c, ST_RUN_FINISH, &rc)) == NULL)
-		return rc;
-	bind_run(st, r);
-	*x = sqlite3_step(st);
-	if (*x == SQLITE_DONE && sqlite3_changes(c->db) > 0) {
-		sqlite3_reset(st);
-		*first = true;
-		return 0;
-	}
-	sqlite3_reset(st);
-	if (*x != SQLITE_DONE)
-		return db_err(c->db, *x, "write run");
-	if ((st = stmt(c, ST_RUN_INSERT, &rc)) == NULL)
-		return rc;
-	bind_run(st, r);
-	*x = sqlite3_step(st);
-	if (*x != SQLITE_DONE)
-		*x = sqlite3_extended_errcode(c->db);
-	sqlite3_reset(st);
-	*first = *x == SQLITE_DONE;
-	return 0;
-}
-
-/*
  * Upserts a run and its shards; *written tells whether the run row was
- * accepted, *first whether this is the run's first final snapshot.
+ * accepted, *first whether this is the run's first final snapshot. A row
+ * already in a final state is not changed again (a recovery or a re-sent
+ * result writes the same final snapshot twice); its shards still are.
  */
 static int write_run(struct conn *c, const struct run_rec *r, struct store_batch_result *res,
                      bool *written, bool *first)
 {
 	char when[40];
 	sqlite3_stmt *st;
-	int rc = 0, x = SQLITE_CONSTRAINT_PRIMARYKEY;
+	bool final = run_state_final(r->state);
+	int rc = 0, x;
 
 	*written = false;
 	*first = false;
-	if (run_state_final(r->state) && (rc = write_final(c, r, first, &x)))
+	st = stmt(c, final ? ST_RUN_FINISH : ST_RUN_UPSERT, &rc);
+	if (st == NULL)
 		return rc;
-	if (x == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		st = stmt(c, ST_RUN_UPSERT, &rc);
-		if (st == NULL)
-			return rc;
-		bind_run(st, r);
-		x = sqlite3_step(st);
-		sqlite3_reset(st);
-	}
+	bind_run(st, r);
+	x = sqlite3_step(st);
+	*first = final && x == SQLITE_DONE && sqlite3_changes(c->db) > 0;
+	sqlite3_reset(st);
 	if (x != SQLITE_DONE) {
 		if (!is_constraint(x))
 			return db_err(c->db, x, "write run");
