@@ -381,11 +381,17 @@ static struct eexec *route_pick(struct engine *e, struct ejob *j, struct eexec *
 	case JOB_ROUTE_CONSISTENT_HASH:
 		return cand[hash_name(j->spec->name) % k];
 	case JOB_ROUTE_LEAST_BUSY: {
+		/* The lowest running/capacity (cross-multiplied; capacity < 1 counts as 1). */
 		struct eexec *best = cand[0];
+		int64_t bc = best->capacity > 0 ? best->capacity : 1;
 
 		for (size_t i = 1; i < k; i++) {
-			if (cand[i]->running < best->running)
+			int64_t c = cand[i]->capacity > 0 ? cand[i]->capacity : 1;
+
+			if ((int64_t)cand[i]->running * bc < (int64_t)best->running * c) {
 				best = cand[i];
+				bc = c;
+			}
 		}
 		return best;
 	}

@@ -1180,6 +1180,36 @@ static void job_going_idle_in_the_lead_window_fires_ahead(void **state)
 	sim_free(s);
 }
 
+/* least_busy weighs each executor's running shards by its capacity. */
+static void least_busy_weighs_running_by_capacity(void **state)
+{
+	struct sim *s = sim_new(0);
+	const char *lab[] = {"pool=p"};
+	int on_big = 0, on_small = 0;
+
+	(void)state;
+	s->duration = 100000; /* everything keeps running */
+	assert_int_equal(engine_executor_join(s->e, "small", lab, 1, 2), 0);
+	assert_int_equal(engine_executor_join(s->e, "big", lab, 1, 8), 0);
+	put(s, "{\"name\":\"lb\",\"schedule\":\"@manual\",\"concurrency\":\"allow\","
+	       "\"target\":{\"labels\":{\"pool\":\"p\"},\"route\":\"least_busy\"},"
+	       "\"run\":{\"shell\":\"x\"}}",
+	    s->now);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(engine_trigger(s->e, "lb", NULL, s->now, NULL), 0);
+		drain(s);
+	}
+	for (int i = 0; i < s->np; i++) {
+		on_big += strcmp(s->p[i].executor, "big") == 0;
+		on_small += strcmp(s->p[i].executor, "small") == 0;
+	}
+	/* 10 shards over capacities 8 and 2: 8 and 2, not 5 and 5. */
+	assert_int_equal(on_big, 8);
+	assert_int_equal(on_small, 2);
+	assert_int_equal(engine_executor_running(s->e, "big"), 8);
+	sim_free(s);
+}
+
 static void stopping_withdraws_runs_fired_ahead(void **state)
 {
 	struct sim *s = sim_new_lead(1, 500);
@@ -1261,6 +1291,7 @@ int main(void)
 		cmocka_unit_test(seeded_simulation_with_lead_time_keeps_every_guarantee),
 		cmocka_unit_test(lead_time_fires_early_but_starts_on_time),
 		cmocka_unit_test(job_going_idle_in_the_lead_window_fires_ahead),
+		cmocka_unit_test(least_busy_weighs_running_by_capacity),
 		cmocka_unit_test(disabled_executor_gets_no_new_shards),
 		cmocka_unit_test(executor_running_counts_unfinished_shards),
 		cmocka_unit_test(refused_dispatch_goes_to_another_executor),
