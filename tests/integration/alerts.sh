@@ -121,6 +121,11 @@ check "an invalid e-mail address is refused naming the field" \
 	sh -c "'$CLOVER' --data '$DIR/data' contacts add bad --email 'not an address' 2>&1 | grep -q 'email'"
 check "clover contacts lists them" \
 	sh -c "'$CLOVER' --data '$DIR/data' contacts | grep -q 'ann@example.com'"
+check "clover contacts --oncall lists only the on-call one" \
+	test "$(cl contacts --oncall -o json | jq_py '[c["name"] for c in d["contacts"]]')" = "['pager']"
+cl contacts add tmp --email tmp@example.com >/dev/null
+check "clover contacts rm deletes a contact" test "$(cl contacts rm tmp)" = "contact tmp deleted"
+check "... which is then gone" sh -c "! '$CLOVER' --data '$DIR/data' contacts | grep -q tmp@"
 
 # --- a failing job naming ann and broken (and a contact that does not exist) --
 printf '%s' '{"name":"backup","schedule":"@manual","contacts":["ann","broken","ghost"],"run":{"shell":"echo disk full >&2; exit 3"}}' >"$DIR/backup.json"
