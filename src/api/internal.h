@@ -33,6 +33,15 @@
 #define API_HEADERS_MAX         6             /* extra response headers */
 #define API_DEFAULT_LISTEN      "127.0.0.1:8080"
 #define API_AUTH_EVENTS_PER_MIN 100
+#define API_LOGIN_FAILS_PER_MIN 10 /* failed logins per client address before 429 */
+#define API_LOGIN_SLOTS         64 /* client addresses tracked for that */
+
+/* Failed logins of one client address in the current minute (session.c). */
+struct api_login_fails {
+	char remote[64];
+	int64_t window; /* start of the minute */
+	int count;
+};
 #define API_STATUS_SLOTS        600 /* HTTP status codes counted for /metrics: 0-599 */
 
 struct api {
@@ -53,6 +62,8 @@ struct api {
 	int64_t ev_window; /* start of the current minute */
 	int ev_count;      /* events recorded in it */
 	int ev_dropped;    /* failures not recorded in it */
+	/* Password guessing is slowed per client address (under ev_lock). */
+	struct api_login_fails login_fails[API_LOGIN_SLOTS];
 	struct coord *coord; /* or NULL */
 	bool metrics_public;
 	/* Requests answered, by status (api_metrics_count); atomics, no lock. */

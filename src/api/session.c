@@ -11,10 +11,13 @@
  */
 #include "api/internal.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "store/store.h"
 
 #include <sodium.h>
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 /* True when the Content-Type is application/json (parameters allowed). */
@@ -24,6 +27,50 @@ static bool is_json(const char *ct)
 
 	return ct && strncasecmp(ct, "application/json", n) == 0 &&
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/*
+ * The slot of client address `remote` in the failed-login table, taken over
+ * when it holds another address (the table is small and hashed: an address
+ * that fails often keeps its slot; collisions only forget old counts).
+ * Called under ev_lock.
+ */
+static struct api_login_fails *fails_slot(struct api *a, const char *remote, int64_t now)
+{
+	uint32_t h = 2166136261u;
+	struct api_login_fails *f;
+
+	for (const char *p = remote; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	f = &a->login_fails[h % API_LOGIN_SLOTS];
+	if (strcmp(f->remote, remote) != 0 || now - f->window >= MS_PER_MIN) {
+		snprintf(f->remote, sizeof(f->remote), "%s", remote);
+		f->window = now;
+		f->count = 0;
+	}
+	return f;
+}
+
+/* True when `remote` has failed API_LOGIN_FAILS_PER_MIN logins this minute. */
+static bool login_blocked(struct api *a, const char *remote, int64_t now)
+{
+	bool blocked;
+
+	pthread_mutex_lock(&a->ev_lock);
+	blocked = fails_slot(a, remote, now)->count >= API_LOGIN_FAILS_PER_MIN;
+	pthread_mutex_unlock(&a->ev_lock);
+	return blocked;
+}
+
+/* Counts a failed login (ok == false) or forgets the failures (ok). */
+static void login_count(struct api *a, const char *remote, int64_t now, bool ok)
+{
+	struct api_login_fails *f;
+
+	pthread_mutex_lock(&a->ev_lock);
+	f = fails_slot(a, remote, now);
+	f->count = ok ? 0 : f->count + 1;
+	pthread_mutex_unlock(&a->ev_lock);
 }
 
 /*
@@ -74,7 +121,26 @@ void api_login(struct api_req *rq, struct api_resp *rs)
 		                AUTH_PASSWORD_MAX);
 		goto out;
 	}
+	/*
+	 * Checked before the password: a guesser gets no answer about it, and
+	 * costs us no Argon2 hash, once over the limit.
+	 */
+	if (login_blocked(rq->api, rq->remote, rq->now)) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "login as '%.128s' refused: too many failed logins",
+		         user);
+		api_utf8_sanitize(msg);
+		log_at(LOG_WARN, "api", "auth failure from %s: POST /login: %s", rq->remote, msg);
+		api_auth_failure(rq, msg);
+		api_header_add(rs, "Retry-After", "60");
+		api_reply_error(rs, 429, "too_many", NULL,
+		                "too many failed logins from your address; try again in a minute");
+		goto out;
+	}
 	rc = auth_login(rq->api->store, user, password, rq->now, secret, &who, &e);
+	if (rc == 0 || rc == CLOVER_EAUTH)
+		login_count(rq->api, rq->remote, rq->now, rc == 0);
 	if (rc == CLOVER_EAUTH) {
 		char msg[256];
 

@@ -5,7 +5,8 @@
  * request that writes needs a matching X-CSRF-Token (403 otherwise); a
  * wrong password is a 401 recorded as an auth event; the cookie goes through
  * the same role checks as a token; logout and expiry end the session; bearer
- * tokens are unaffected; and the console's files are served with their CSP.
+ * tokens are unaffected; the console's files are served with their CSP; and
+ * password guessing is cut off per client address.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "unit/test-api-harness.h"
+#include "api/internal.h"
 #include "base/log.h"
 #include "base/time.h"
 
@@ -276,6 +278,39 @@ static void console_files_are_embedded_with_csp(void **state)
 	resp_free(&r);
 }
 
+/* Runs last: it leaves 127.0.0.1 blocked for a minute. */
+static void password_guessing_is_cut_off_per_address(void **state)
+{
+	struct harness *h = *state;
+	struct store_event_filter f = {.level = -1, .source = "auth", .search = "too many"};
+	struct store_event *ev = NULL;
+	struct resp r;
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < API_LOGIN_FAILS_PER_MIN; i++) {
+		assert_int_equal(req(h, "POST", "/api/v1/login", NULL,
+		                     "{\"user\":\"oper\",\"password\":\"guess-number-x\"}", NULL, &r),
+		                 401);
+		resp_free(&r);
+	}
+	/* Now even the right password is refused, without being checked. */
+	assert_int_equal(req(h, "POST", "/api/v1/login", NULL,
+	                     "{\"user\":\"oper\",\"password\":\"" PASSWORD "\"}", NULL, &r),
+	                 429);
+	assert_string_equal(err_code(&r), "too_many");
+	assert_string_equal(r.set_cookie, "");
+	resp_free(&r);
+	assert_int_equal(store_event_list(h->store, &f, &ev, &n), 0);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(ev[0].message, "login as 'oper' refused"));
+	store_event_clear(&ev[0]);
+	free(ev);
+	/* Tokens are not affected. */
+	assert_int_equal(req(h, "GET", "/api/v1/whoami", h->oper, NULL, NULL, &r), 200);
+	resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest http[] = {
@@ -286,6 +321,7 @@ int main(void)
 	    cmocka_unit_test(logout_and_expiry_end_the_session),
 	    cmocka_unit_test(sessions_die_with_their_user),
 	    cmocka_unit_test(console_files_are_embedded_with_csp),
+	    cmocka_unit_test(password_guessing_is_cut_off_per_address),
 	};
 	int rc;
 

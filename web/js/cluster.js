@@ -95,7 +95,8 @@ export async function clusterPage(main, params, query) {
     });
     const kids = (n.children || []).map((c) => (typeof c === 'string' ? { name: c } : c));
     const data = n.data === null || n.data === undefined ? '' : (typeof n.data === 'string' ? n.data : JSON.stringify(n.data, null, 2));
-    const editor = h('textarea', { id: 'coord-data', rows: 6, class: 'mono', readonly: !can('admin') }, data);
+    const editable = can('admin') && !n.ephemeral;
+    const editor = h('textarea', { id: 'coord-data', rows: 6, class: 'mono', readonly: !editable }, data);
     editor.value = data;
     const meta = Object.entries(n).filter(([k]) => !['path', 'data', 'children'].includes(k))
       .map(([k, v]) => [h('dt', {}, k), h('dd', {}, /_at$|time/.test(k) && typeof v === 'string' ? fmtTime(v) : typeof v === 'object' ? JSON.stringify(v) : String(v))]);
@@ -107,7 +108,9 @@ export async function clusterPage(main, params, query) {
             h('li', {}, h('a', { href: '#', onclick: (ev) => { ev.preventDefault(); go(join(path, c.name)); } }, c.name)))) : h('p', { class: 'muted' }, 'none')),
         h('div', {}, h('h3', {}, 'Data'), editor,
           meta.length ? h('dl', { class: 'props small' }, meta) : null,
-          can('admin') ? h('div', { class: 'actions' },
+          n.ephemeral ? h('p', { class: 'muted small' }, `Ephemeral: it lives as long as the session ${n.owner || ''}. `,
+            'To remove an executor, drain or disable it above.') : null,
+          editable ? h('div', { class: 'actions' },
             h('button', { type: 'button', id: 'coord-save', onclick: () => save(n, editor.value) }, 'Save data'),
             path !== '/' ? h('button', { type: 'button', class: 'danger', id: 'coord-delete', onclick: () => del(n) }, 'Delete node') : null) : null))));
   }
@@ -121,8 +124,7 @@ export async function clusterPage(main, params, query) {
   async function save(n, data) {
     if (!await confirmDanger('Change ' + path + '?', 'The node\'s data is replaced; the schedulers read it as it is. This is recorded in the events.', 'Save')) return;
     try {
-      const body = { data };
-      if (n.version !== undefined) body.version = n.version;
+      const body = { data: data === '' ? null : data, version: n.version !== undefined ? n.version : -1 };
       await api('PUT', '/coord' + qs({ path }), body);
       notice('Saved ' + path + '.');
     } catch (e) {
