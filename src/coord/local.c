@@ -268,7 +268,8 @@ out:
 		coord_node_clear(out);
 		return rc;
 	}
-	qsort(out->children, out->nchildren, sizeof(char *), cmp_name);
+	if (out->nchildren > 1)
+		qsort(out->children, out->nchildren, sizeof(char *), cmp_name);
 	while (out->nchildren > COORD_CHILDREN_MAX)
 		free(out->children[--out->nchildren]);
 	return 0;
