@@ -317,5 +317,14 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
-  await srv.stop();
+  const end = await srv.stop();
+  // A clean stop exits 0; under ASan/UBSan a finding makes it fail.
+  if (end.code !== 0) {
+    console.error(`FAIL: the server exited with ${end.code ?? end.signal} after SIGTERM`);
+    console.error('--- server log (tail) ---\n' + srv.log().split('\n').slice(-60).join('\n'));
+    process.exitCode = 1;
+  } else if (/ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/.test(srv.log())) {
+    console.error('FAIL: the sanitizers reported errors:\n' + srv.log().split('\n').filter((l) => /Sanitizer|runtime error|^ {4}#/.test(l)).slice(0, 60).join('\n'));
+    process.exitCode = 1;
+  }
 }

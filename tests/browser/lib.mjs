@@ -35,14 +35,19 @@ export async function startServer(bin, { args = [], dataDir } = {}) {
   return {
     base, token, password, dir, child,
     log: () => out,
+    /*
+     * SIGTERM, then resolves to {code, signal} of the exit (SIGKILL after
+     * 30 s). A sanitizer build that found something exits non-zero.
+     */
     stop: async (keep = false) => {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const done = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
-        await Promise.race([done, new Promise((r) => setTimeout(r, 10000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        await Promise.race([done, new Promise((r) => setTimeout(r, 30000))]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
       if (!keep && !dataDir) rmSync(dir, { recursive: true, force: true });
+      return { code: child.exitCode, signal: child.signalCode };
     },
   };
 }
