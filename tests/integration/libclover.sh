@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# The installed client library, used as an application outside this tree
+# would use it: `cmake --install` into a temporary prefix, examples/worker-hello.c
+# compiled and linked with `pkg-config --cflags --libs clover` only, the
+# library's exports limited to clover_*, and the program run as an executor of
+# a real `clover server` (the installed binary): its declared job is created,
+# and a triggered run of it succeeds with the handler's log line.
+# Usage: libclover.sh BUILD_DIR SOURCE_DIR [EXTRA_CFLAGS]
+set -u
+
+BUILD=$1
+SRC=$2
+EXTRA=${3:-}
+DIR=$(mktemp -d /tmp/clover-lib.XXXXXX)
+PIDS=()
+PASSED=0
+FAILED=0
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; }
+check() { # check NAME CMD...: passes when CMD succeeds
+	local name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds
+	local t=$1; shift
+	for _ in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+cd "$DIR" || exit 1
+
+check "cmake --install into a prefix" bash -c "cmake --install '$BUILD' --prefix '$DIR/prefix' >install.out 2>&1"
+PC=$(find "$DIR/prefix" -name clover.pc | head -1)
+check "clover.pc, clover.h and libclover.so are installed" \
+	bash -c "[ -n '$PC' ] && [ -f '$DIR/prefix/include/clover.h' ] && ls '$DIR'/prefix/lib*/libclover.so* '$DIR'/prefix/lib/*/libclover.so* 2>/dev/null | grep -q ."
+export PKG_CONFIG_PATH=${PC%/*}
+LIBDIR=$(pkg-config --variable=libdir clover)
+# shellcheck disable=SC2046,SC2086
+check "an application builds with pkg-config alone" \
+	cc $EXTRA -Wall -Wextra -Werror -o hello "$SRC/examples/worker-hello.c" \
+	$(pkg-config --cflags --libs clover) -Wl,-rpath,"$LIBDIR"
+check "it links the installed libclover" bash -c "ldd ./hello | grep -q '$LIBDIR/libclover.so'"
+check "libclover exports only clover_* functions" bash -c \
+	"[ -z \"\$(nm -D --defined-only '$LIBDIR/libclover.so' | awk '\$2 != \"A\" {print \$3}' | grep -v '^clover_')\" ]"
+
+CLOVER=$DIR/prefix/bin/clover
+"$CLOVER" keygen sched >/dev/null && "$CLOVER" keygen app >/dev/null || exit 1
+RPCPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$CLOVER" server --data "$DIR/data" --listen 127.0.0.1:0 --rpc-listen "127.0.0.1:$RPCPORT" \
+	--server-key "$DIR/sched" --executor-keys "$DIR/app.pub" >server.out 2>server.err &
+PIDS+=($!)
+wait_for 10 grep -q 'executors:' server.out || { echo "server did not start"; cat server.err; exit 1; }
+PORT=$(grep -o 'http://127.0.0.1:[0-9]*' server.out | tail -1 | cut -d: -f3)
+URL="http://127.0.0.1:$PORT/api/v1"
+api() { curl -s -H "Authorization: Bearer $(cat "$DIR/data/admin.token")" "$@"; }
+
+./hello "tcp://127.0.0.1:$RPCPORT" sched.pub app app.spool >hello.out 2>hello.err &
+PIDS+=($!)
+job_exists() { api "$URL/jobs/hello-c" | grep -q '"handler"'; }
+check "its declared job is created when it connects" wait_for 10 job_exists
+api -X PUT -d '{"name":"hello-c","schedule":"@manual","run":{"handler":"hello"},"target":{"labels":{"app":"hello"}}}' \
+	"$URL/jobs/hello-c" >/dev/null
+R=$(api -X POST "$URL/jobs/hello-c/trigger" | python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')
+succeeded() { api "$URL/runs/$R" | grep -q '"state":"succeeded"'; }
+check "a run of its handler succeeds" wait_for 10 succeeded
+check "the handler's log line reaches the run log" bash -c \
+	"curl -s -H 'Authorization: Bearer $(cat "$DIR/data/admin.token")' '$URL/runs/$R/log' | grep -q 'Hello from job hello-c'"
+
+echo "$PASSED passed, $FAILED failed"
+if [ "$FAILED" != 0 ]; then
+	echo "--- server.err"; tail -30 server.err; echo "--- hello.err"; tail -30 hello.err
+fi
+[ "$FAILED" = 0 ]
