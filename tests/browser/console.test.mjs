@@ -3,8 +3,10 @@
 // on a private data directory, driven through headless chromium. It logs in,
 // creates a job with the form (validation and cron preview included), sees
 // its runs appear, opens a run and its log, follows a live log and kills the
-// run, pauses and resumes, triggers with params, adds a contact, views the
-// cluster, logs, users and the phone layout, and logs out. Every page is
+// run, pauses and resumes, triggers with params, adds a contact, sees a
+// failing job's alert arrive at a real SMTP server on loopback
+// (tests/support/smtp_sink.py), views the cluster, logs, users and the phone
+// layout, and logs out. Every page is
 // saved as a screenshot under the artifacts directory (paths printed).
 // A page that breaks (a missing element, a script error, a CSP violation)
 // fails the test.
@@ -12,7 +14,9 @@
 //   node console.test.mjs <path to clover> [artifacts dir]
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
-import { startServer, apiCall, launch, artifactsDir } from './lib.mjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startServer, apiCall, launch, artifactsDir, startSmtpSink, writeConfig } from './lib.mjs';
 
 const bin = process.argv[2] || process.env.CLOVER_BIN;
 if (!bin) {
@@ -22,7 +26,18 @@ if (!bin) {
 const shots = artifactsDir(process.argv[3] || resolve('test-artifacts/console'));
 const T = 15000; // ms to wait for something to show
 
-const srv = await startServer(bin);
+// A real SMTP server on loopback receives the alerts (tests/support/smtp_sink.py).
+const work = mkdtempSync(join(tmpdir(), 'clover-browser-work-'));
+const smtp = await startSmtpSink(join(work, 'mail'));
+const cfg = writeConfig(join(work, 'clover.ini'), [
+  `smtp_url = smtp://127.0.0.1:${smtp.port}`,
+  'smtp_from = Clover <clover@example.com>',
+  'smtp_starttls = none',
+  'alert_group_window = 1s',
+  'alert_rate_limit = 100',
+  'alert_retry_backoff = 100ms',
+]);
+const srv = await startServer(bin, { args: ['--config', cfg] });
 const browser = await launch();
 const problems = [];
 let step = 'start';
@@ -216,6 +231,35 @@ try {
     assert.deepEqual(r.json.contacts, ['ops-team']);
   });
 
+  await check('a failing job made in the form alerts its contact by e-mail', async () => {
+    await go('#/jobs/new');
+    await page.locator('#job-form').waitFor();
+    await page.fill('#f-name', 'console-fails');
+    await page.fill('#f-schedule', '@manual');
+    await page.locator('#cron-desc').waitFor();
+    await page.fill('#f-command', 'echo about to fail; exit 3');
+    await page.fill('#f-contacts', 'ops-team');
+    await page.click('#job-save');
+    await page.locator('h1', { hasText: 'console-fails' }).waitFor();
+    await page.click('#job-trigger');
+    await page.click('dialog button[data-value="true"]');
+    const link = page.locator('.notice a[href^="#/runs/"]');
+    await link.waitFor();
+    await go(await link.getAttribute('href'));
+    await page.locator('#run-state .b-failed').waitFor();
+    await page.locator('#shards-table td', { hasText: 'exit 3' }).waitFor();
+    await page.locator('#run-log', { hasText: 'about to fail' }).waitFor();
+    await shot('run-failed');
+    let mail = null;
+    for (const t0 = Date.now(); !mail && Date.now() - t0 < 20000;) {
+      mail = smtp.messages().find((m) => m.data.includes('console-fails'));
+      if (!mail) await page.waitForTimeout(200);
+    }
+    assert.ok(mail, 'an alert e-mail about console-fails reached the SMTP server');
+    assert.ok(mail.envelope.rcpt_tos.includes('ops@example.com'), JSON.stringify(mail.envelope));
+    console.log('alert e-mail received for ' + mail.envelope.rcpt_tos.join(', '));
+  });
+
   await check('the dashboard counts the jobs and charts their runs', async () => {
     await go('#/');
     await page.locator('h1', { hasText: 'Dashboard' }).waitFor();
@@ -223,9 +267,10 @@ try {
       await page.locator('.unavailable').waitFor();
       return;
     }
-    await page.locator('#counts .count:has-text("jobs") .n', { hasText: '2' }).waitFor();
+    await page.locator('#counts .count:has-text("jobs") .n', { hasText: '3' }).waitFor();
+    await page.locator('#counts .count:has-text("failed 24 h") .n', { hasText: '1' }).waitFor();
     await page.locator('#chart-minutes rect').first().waitFor();
-    await page.locator('#latest-failures, .card:has-text("No failures")').first().waitFor();
+    await page.locator('#latest-failures a', { hasText: 'console-fails' }).waitFor();
     await shot('dashboard-data');
   });
 
@@ -235,13 +280,44 @@ try {
     await page.locator('#schedulers-table tbody tr').first().waitFor();
     await page.locator('#coord .card, #coord .unavailable').first().waitFor();
     const coord = await apiCall(srv, 'GET', '/coord?path=/');
-    if (coord.status === 200) {
-      await page.locator('#coord-path').waitFor();
-    } else {
+    if (coord.status !== 200) {
       console.log(`note: GET /coord answers ${coord.status}; the page says it is not available`);
       await page.locator('#coord .unavailable').waitFor();
+      await shot('cluster');
+      return;
     }
+    await page.locator('#coord-path').waitFor();
     await shot('cluster');
+    // Browse down to the built-in executor's node: ephemeral, so read-only.
+    for (const name of ['clover', 'executors', 'local']) {
+      await page.locator('#coord-children a', { hasText: new RegExp('^' + name + '$') }).click();
+      await page.locator('#coord-path a', { hasText: name }).waitFor();
+    }
+    await page.locator('#coord', { hasText: 'Ephemeral' }).waitFor();
+    assert.match(await page.inputValue('#coord-data'), /clover.local/);
+    assert.equal(await page.locator('#coord-save').count(), 0);
+    await shot('cluster-coord-node');
+  });
+
+  await check('an admin edits then deletes a stale node of the coordination tree', async () => {
+    const path = '/clover/stale-node';
+    let r = await apiCall(srv, 'PUT', '/coord?path=' + encodeURIComponent(path), { data: 'old', version: -1, create: true });
+    assert.equal(r.status, 200, r.text);
+    await go('#/cluster?path=' + encodeURIComponent(path));
+    await page.reload();
+    await page.locator('#coord-path a', { hasText: 'stale-node' }).waitFor();
+    assert.equal(await page.inputValue('#coord-data'), 'old');
+    await page.fill('#coord-data', 'edited in the browser');
+    await page.click('#coord-save');
+    await page.click('dialog button[data-value="true"]');
+    await page.locator('.notice', { hasText: 'Saved ' + path }).waitFor();
+    r = await apiCall(srv, 'GET', '/coord?path=' + encodeURIComponent(path));
+    assert.equal(r.json.data, 'edited in the browser');
+    await page.click('#coord-delete');
+    await page.click('dialog button[data-value="true"]');
+    await page.locator('.notice', { hasText: 'Deleted ' + path }).waitFor();
+    r = await apiCall(srv, 'GET', '/coord?path=' + encodeURIComponent(path));
+    assert.equal(r.status, 404);
   });
 
   await check('the logs page shows events, filters them, and lists failed runs', async () => {
@@ -249,6 +325,9 @@ try {
     await page.locator('#events-table tbody tr').first().waitFor();
     await page.fill('#ev-q', 'login');
     await page.locator('#events-table td.msg', { hasText: 'login: user admin' }).first().waitFor();
+    await page.fill('#ev-q', '');
+    await page.fill('#ev-source', 'notify');
+    await page.locator('#events-table tbody tr').first().waitFor();
     await shot('logs');
     await page.click('#tab-failed');
     await page.locator('#failed-runs').waitFor();
@@ -317,7 +396,9 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
+  smtp.stop();
   const end = await srv.stop();
+  rmSync(work, { recursive: true, force: true });
   // A clean stop exits 0; under ASan/UBSan a finding makes it fail.
   if (end.code !== 0) {
     console.error(`FAIL: the server exited with ${end.code ?? end.signal} after SIGTERM`);

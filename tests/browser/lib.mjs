@@ -3,7 +3,8 @@
 // `clover server` on a private data directory and a free port, and launch
 // Debian's headless chromium through playwright-core.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -78,4 +79,54 @@ export function artifactsDir(def) {
   const dir = process.env.CLOVER_ARTIFACTS || def;
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/* A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+/*
+ * Starts the project's SMTP sink (tests/support/smtp_sink.py on Debian's
+ * python3-aiosmtpd) on a free port; each message lands in `dir` as
+ * NNNNNN.eml + NNNNNN.json. Resolves to {port, dir, messages(), stop()}.
+ */
+export async function startSmtpSink(dir) {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const support = new URL('../support/', import.meta.url).pathname;
+  const child = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'smtp_sink.Sink', dir],
+    { env: { ...process.env, PYTHONPATH: support }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const up = await new Promise((r) => {
+      const c = connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
+      c.on('error', () => r(false));
+    });
+    if (up) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the SMTP sink did not start:\n' + out);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port, dir,
+    /* The messages received so far, as {envelope, data} (complete ones only). */
+    messages: () => readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => ({
+      envelope: JSON.parse(readFileSync(join(dir, f), 'utf8')),
+      data: readFileSync(join(dir, f.replace(/\.json$/, '.eml')), 'utf8'),
+    })),
+    stop: () => { if (child.exitCode === null) child.kill('SIGKILL'); },
+  };
+}
+
+/* Writes an INI configuration file; returns its path. */
+export function writeConfig(path, lines) {
+  writeFileSync(path, '[server]\n' + lines.join('\n') + '\n');
+  return path;
 }
