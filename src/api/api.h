@@ -146,8 +146,8 @@ int api_port(const struct api *a);
 void api_stop(struct api *a);
 
 /*
- * Records one dispatch to a remote executor that took `ms` (from handing it to
- * the wire to the executor's start report) in the /metrics histogram
+ * Records one dispatch to a remote executor that took `ms` (from putting it on
+ * the wire to the executor's ack accepting it) in the /metrics histogram
  * clover_dispatch_latency_seconds. Process-wide, lock-free, any thread.
  */
 void api_metrics_dispatch(int64_t ms);

@@ -261,7 +261,7 @@ static int http_part(struct api *a, struct buf *b)
 		disp[i] = __atomic_load_n(&dispatch_count[i], __ATOMIC_RELAXED);
 	if (rc == 0)
 		rc = histogram(b, "clover_dispatch_latency_seconds",
-		               "Dispatch to a remote executor until its start report.",
+		               "Dispatch to a remote executor until it accepts it (its ack).",
 		               dispatch_bounds_ms, disp, DISPATCH_BUCKETS,
 		               __atomic_load_n(&dispatch_sum_ms, __ATOMIC_RELAXED) * 1000);
 	return rc;

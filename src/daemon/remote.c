@@ -16,6 +16,7 @@
  * snapshot). The remote thread is the only writer of the table.
  */
 #include "daemon/remote.h"
+#include "api/api.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -78,6 +79,18 @@ struct drain_req {
 	char id[PROTO_ID_MAX + 1];
 };
 
+/*
+ * Dispatch latency for /metrics: when each ticket's dispatch was put on the
+ * wire, in a ring indexed by ticket (tickets grow by one per dispatch), so an
+ * accepting ack finds its send time in O(1). A ticket overwritten before its
+ * ack (SENT_RING dispatches later) is simply not measured. Remote thread only.
+ */
+#define SENT_RING 65536
+struct sent {
+	uint32_t ticket;
+	int64_t at_ms; /* monotonic; 0: measured or never sent */
+};
+
 struct remote {
 	struct proto_server *srv;
 	struct store *store;
@@ -100,6 +113,7 @@ struct remote {
 	struct sess **sess;
 	size_t nsess;
 	struct buf frame;
+	struct sent sent[SENT_RING];
 };
 
 /* ------------------------------------------------------------------ */
@@ -519,7 +533,13 @@ static void on_msg(struct remote *r, const struct proto_peer *peer, struct proto
 	case PROTO_ACK:
 		for (uint32_t i = 0; i < m->ack.n; i++) {
 			const struct proto_ack_item *a = &m->ack.items[i];
+			struct sent *sn = &r->sent[a->ticket % SENT_RING];
 
+			if (sn->ticket == a->ticket && sn->at_ms) {
+				if (a->status == PROTO_ACK_ACCEPTED)
+					api_metrics_dispatch(time_mono_ms() - sn->at_ms);
+				sn->at_ms = 0;
+			}
 			if (a->status == PROTO_ACK_ACCEPTED || a->status == PROTO_ACK_DUPLICATE)
 				continue;
 			log_at(LOG_INFO, SUB, "executor=%s run=%lld shard=%d attempt=%d refused: %s%s%s",
@@ -676,6 +696,7 @@ static void send_queued(struct remote *r)
 		case IT_DISPATCH:
 			if (!GROW(s->disp, s->ndisp, s->capdisp))
 				break;
+			r->sent[it->ticket % SENT_RING] = (struct sent){it->ticket, time_mono_ms()};
 			s->disp[s->ndisp++] = (struct proto_dispatch_item){
 				.run_id = it->run_id,
 				.shard = it->shard,

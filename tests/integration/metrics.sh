@@ -6,20 +6,25 @@
 # metrics-check.py (every line parses, names are valid, histograms are
 # cumulative, counters grow), checks the token rule and metrics_public,
 # GET /stats after real runs, and the coordination tree (this scheduler, the
-# leader, the built-in executor as an ephemeral node, jobs/notice bumped).
+# leader, the built-in executor as an ephemeral node, jobs/notice bumped), and
+# with a remote `clover worker`: its ephemeral node while its session lives,
+# gone when it leaves, and the dispatch latency histogram.
 # Usage: metrics.sh /path/to/clover
 set -u
 
 CLOVER=${1:-${CLOVER_BIN:-}}
 [ -x "$CLOVER" ] || { echo "usage: $0 /path/to/clover" >&2; exit 2; }
+CLOVER=$(cd "$(dirname "$CLOVER")" && pwd)/$(basename "$CLOVER")
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(mktemp -d /tmp/clover-metrics.XXXXXX)
 PID=
 PASSED=0
 FAILED=0
 
+WPID=
 cleanup() {
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+	[ -n "$WPID" ] && kill -9 "$WPID" 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -105,6 +110,33 @@ check "metrics_public: a scrape without a token is 200" test "$(code "$BASE/metr
 check "metrics_public: the rest of the API still needs one" test "$(code "$BASE/api/v1/stats")" = 401
 check "the rollup survives a restart" \
 	py 'd["runs_per_hour"][-1]["failed"] >= 2' < <(get /api/v1/stats)
+stop_server
+
+# ---- a remote executor: the tree shows it while its session lives; dispatches are timed ----
+cd "$DIR" || exit 1
+"$CLOVER" keygen sched >/dev/null && "$CLOVER" keygen w1 >/dev/null || exit 1
+cp w1.pub executors.keys
+RPCPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start_server --rpc-listen "127.0.0.1:$RPCPORT" --server-key "$DIR/sched" \
+	--executor-keys "$DIR/executors.keys" --executor-timeout 2s
+"$CLOVER" worker --scheduler "tcp://127.0.0.1:$RPCPORT" --server-key "$DIR/sched.pub" \
+	--key "$DIR/w1" --id w1 --label pool=remote --capacity 4 --spool "$DIR/w1.spool" \
+	>w1.out 2>w1.err &
+WPID=$!
+curl -s -H "Authorization: Bearer $(TOKEN)" -X POST \
+	-d '{"name":"far","schedule":"@every 1s","target":{"labels":{"pool":"remote"}},"run":{"shell":"true"}}' \
+	"$BASE/api/v1/jobs" >/dev/null
+sleep 3.5
+check "a remote executor is an ephemeral node with its labels" \
+	py 'd["ephemeral"] and d["owner"] == "executor:w1" and json.loads(d["data"])["labels"]["pool"] == "remote"' \
+	< <(get "/api/v1/coord?path=/clover/executors/w1")
+get /metrics >"$DIR/m3.txt"
+check "dispatches to it are timed" grep -q '^clover_dispatch_latency_seconds_count [1-9]' "$DIR/m3.txt"
+check "it counts as an active executor" grep -q '^clover_executors{state="active"} 2' "$DIR/m3.txt"
+kill -TERM "$WPID"; wait "$WPID" 2>/dev/null
+sleep 1
+check "its node goes when it leaves" \
+	test "$(code -H "Authorization: Bearer $(TOKEN)" "$BASE/api/v1/coord?path=/clover/executors/w1")" = 404
 stop_server
 
 echo "# passed $PASSED, failed $FAILED"
