@@ -93,12 +93,13 @@ static struct job_spec *body_spec(struct api_req *rq, struct api_resp *rs, bool 
 	return NULL;
 }
 
-/* GET /jobs?search=&paused=&after=&limit=: one page of JOB objects in name order,
+/* GET /jobs?search=&paused=&label=k=v&after=&limit=: one page of JOB objects in name order,
  * with "next" set to the last name when the page is full. 400 on a bad parameter. */
 void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 {
 	struct store_job_filter f = {.paused = -1};
 	struct store_job *jobs = NULL;
+	char label[512];
 	const char *v;
 	json_t *arr, *doc;
 	int64_t limit;
@@ -123,6 +124,21 @@ void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 			return;
 		}
 		f.paused = p ? 1 : 0;
+	}
+	v = api_query(rq, "label");
+	if (v && *v) {
+		const char *eq = strchr(v, '=');
+
+		if (eq == NULL || eq == v || strlen(v) > sizeof(label) - 1) {
+			api_reply_error(rs, 400, "bad_request", "label",
+			                "label must be key=value (at most %zu bytes)",
+			                sizeof(label) - 1);
+			return;
+		}
+		snprintf(label, sizeof(label), "%s", v);
+		label[eq - v] = '\0';
+		f.label_key = label;
+		f.label_value = label + (eq - v) + 1;
 	}
 	v = api_query(rq, "after");
 	if (v && *v) {

@@ -1815,6 +1815,10 @@ static int sq_job_list(void *be, const struct store_job_filter *f, struct store_
 	}
 	if (rc == 0 && f->paused >= 0)
 		rc = buf_appends(&sql, " AND paused = ?2");
+	/* A scan of the specs in name order, stopped by LIMIT: no index on labels. */
+	if (rc == 0 && f->label_key && f->label_value)
+		rc = buf_appends(&sql, " AND EXISTS (SELECT 1 FROM json_each(spec, '$.target.labels')"
+		                       " WHERE key = ?5 AND value = ?6)");
 	if (rc == 0 && f->after)
 		rc = buf_appends(&sql, " AND name > ?3");
 	if (rc == 0)
@@ -1832,6 +1836,10 @@ static int sq_job_list(void *be, const struct store_job_filter *f, struct store_
 	if (f->after)
 		bind_text(st, 3, f->after);
 	sqlite3_bind_int(st, 4, f->limit);
+	if (f->label_key && f->label_value) {
+		bind_text(st, 5, f->label_key);
+		bind_text(st, 6, f->label_value);
+	}
 	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
 			break;

@@ -158,6 +158,8 @@ int store_job_delete(struct store *s, const char *name);
 struct store_job_filter {
 	const char *search; /* substring of the name (ASCII case-insensitive), or NULL */
 	int paused;         /* -1 any, 0 active only, 1 paused only */
+	/* target.labels[label_key] == label_value in the spec, or NULL (both) */
+	const char *label_key, *label_value;
 	const char *after;  /* keyset paging: names greater than this, or NULL */
 	int limit;          /* <= 0: 100; more than 1000: 1000 */
 };

@@ -205,11 +205,19 @@ try {
     await page.locator('#job-form').waitFor();
     await page.locator('#cron-desc').waitFor();
     await page.fill('#f-description', 'edited in the browser');
+    await page.fill('#f-labels', 'clover.local=true');
     await page.click('#job-save');
     await page.locator('main p', { hasText: 'edited in the browser' }).waitFor();
     const r = await apiCall(srv, 'GET', '/jobs/' + job);
     assert.equal(r.json.timezone, 'Europe/Paris');
     assert.equal(r.json.status.paused, true);
+    assert.deepEqual(r.json.target.labels, { 'clover.local': 'true' });
+    // The jobs table filters by that label.
+    await go('#/jobs');
+    await page.locator('#jobs-table tr[data-job="console-ticker"]').waitFor();
+    await page.fill('#jobs-label', 'clover.local=true');
+    await page.locator(`#jobs-table tr[data-job="${job}"]`).waitFor();
+    await page.locator('#jobs-table tr[data-job="console-ticker"]').waitFor({ state: 'detached' });
   });
 
   await check('a contact is added, and the job names it', async () => {

@@ -295,6 +295,47 @@ static void job_put_creates_updates_and_honours_if_match(void **state)
 	resp_free(&r);
 }
 
+static void job_list_filters_by_label(void **state)
+{
+	struct harness *h = *state;
+	struct resp r;
+	json_t *jobs;
+
+	assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper,
+	                     "{\"name\":\"lbl-a\",\"schedule\":\"@manual\",\"run\":{\"shell\":"
+	                     "\"true\"},\"target\":{\"labels\":{\"pool\":\"gpu\",\"zone.x\":\"a\"}}}",
+	                     NULL, &r),
+	                 201);
+	resp_free(&r);
+	assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper,
+	                     "{\"name\":\"lbl-b\",\"schedule\":\"@manual\",\"run\":{\"shell\":"
+	                     "\"true\"},\"target\":{\"labels\":{\"pool\":\"cpu\"}}}",
+	                     NULL, &r),
+	                 201);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=pool=gpu", h->viewer, NULL, NULL, &r), 200);
+	jobs = json_object_get(r.json, "jobs");
+	assert_int_equal(json_array_size(jobs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(jobs, 0), "name")),
+	                    "lbl-a");
+	resp_free(&r);
+	/* A key with a dot is one key, not a path. */
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=zone.x=a", h->viewer, NULL, NULL, &r),
+	                 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "jobs")), 1);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=pool=tpu", h->viewer, NULL, NULL, &r), 200);
+	assert_int_equal(json_array_size(json_object_get(r.json, "jobs")), 0);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=pool", h->viewer, NULL, NULL, &r), 400);
+	assert_string_equal(err_field(&r), "label");
+	resp_free(&r);
+	assert_int_equal(req(h, "DELETE", "/api/v1/jobs/lbl-a", h->oper, NULL, NULL, &r), 204);
+	resp_free(&r);
+	assert_int_equal(req(h, "DELETE", "/api/v1/jobs/lbl-b", h->oper, NULL, NULL, &r), 204);
+	resp_free(&r);
+}
+
 static void job_list_pages_filters_and_searches(void **state)
 {
 	struct harness *h = *state;
@@ -874,6 +915,7 @@ int main(void)
 	    cmocka_unit_test(job_create_get_delete),
 	    cmocka_unit_test(job_put_creates_updates_and_honours_if_match),
 	    cmocka_unit_test(job_list_pages_filters_and_searches),
+	    cmocka_unit_test(job_list_filters_by_label),
 	    cmocka_unit_test(pause_and_resume_announce_the_new_spec),
 	    cmocka_unit_test(trigger_calls_the_hook),
 	    cmocka_unit_test(bad_bodies_are_400_422_413),

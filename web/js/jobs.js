@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Jobs: the list (server-side search, paused filter and keyset paging, so it
-// stays fast with 100,000 jobs), one job with its run history, and the
+// Jobs: the list (server-side search by name, filters by label and state, and
+// keyset paging, so it stays fast with 100,000 jobs), one job with its run history, and the
 // create/edit form that validates as you type and previews the schedule
 // (GET /cron/preview: description and the next 5 fires in the job's zone).
 import {
@@ -61,6 +61,7 @@ export async function jobsPage(main, params, query) {
   const pager = new Pager();
   let search = query.get('search') || '';
   let paused = query.get('paused') || '';
+  let label = query.get('label') || '';
   const tbody = h('tbody');
   const status = h('p', { class: 'muted', id: 'jobs-status' });
   const pagerBox = h('div');
@@ -71,7 +72,7 @@ export async function jobsPage(main, params, query) {
     status.textContent = 'Loading…';
     let r;
     try {
-      r = await api('GET', '/jobs' + qs({ search, paused, after: pager.cursor, limit: PAGE }));
+      r = await api('GET', '/jobs' + qs({ search, paused, label, after: pager.cursor, limit: PAGE }));
     } catch (e) {
       status.textContent = errorText(e);
       return;
@@ -79,7 +80,7 @@ export async function jobsPage(main, params, query) {
     if (mine !== seq) return; // a newer search answered first
     pager.next = r.next;
     mount(tbody, r.jobs.map(row));
-    status.textContent = r.jobs.length ? '' : (search || paused ? 'No job matches.' : 'No jobs yet.');
+    status.textContent = r.jobs.length ? '' : (search || paused || label ? 'No job matches.' : 'No jobs yet.');
     mount(pagerBox, pager.controls(load));
   }
 
@@ -105,6 +106,14 @@ export async function jobsPage(main, params, query) {
     type: 'search', id: 'jobs-search', placeholder: 'Search by name', value: search, 'aria-label': 'Search jobs by name',
     oninput: debounce((ev) => { search = ev.target.value.trim(); pager.reset(); load(); }, 250),
   });
+  const labelBox = h('input', {
+    type: 'search', id: 'jobs-label', placeholder: 'Label key=value', value: label, 'aria-label': 'Filter by target label (key=value)',
+    oninput: debounce((ev) => {
+      const v = ev.target.value.trim();
+      if (v && !/^[^=]+=/.test(v)) { status.textContent = 'A label filter is key=value.'; return; }
+      label = v; pager.reset(); load();
+    }, 300),
+  });
   const pausedSel = h('select', { id: 'jobs-paused', 'aria-label': 'State', onchange: (ev) => { paused = ev.target.value; pager.reset(); load(); } },
     h('option', { value: '' }, 'All states'),
     h('option', { value: 'false' }, 'Active'),
@@ -113,7 +122,7 @@ export async function jobsPage(main, params, query) {
   mount(main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Jobs'),
       can('operator') ? h('a', { class: 'button primary', href: '#/jobs/new', id: 'new-job' }, 'New job') : null),
-    h('div', { class: 'filters' }, searchBox, pausedSel),
+    h('div', { class: 'filters' }, searchBox, labelBox, pausedSel),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'jobs-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Schedule'), h('th', { class: 'hide-narrow' }, 'Zone'),
         h('th', {}, 'Next fire'), h('th', {}, 'State'), h('th', {}, ''))),
