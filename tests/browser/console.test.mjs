@@ -338,8 +338,11 @@ try {
     await page.locator('#events-table tbody tr').first().waitFor();
     await shot('logs');
     await page.click('#tab-failed');
-    await page.locator('#failed-runs').waitFor();
+    await page.locator('#failed-runs a', { hasText: 'console-fails' }).waitFor();
     await shot('logs-failed-runs');
+    await page.selectOption('#runs-state', 'cancelled');
+    await page.locator('#failed-runs a', { hasText: 'console-ticker' }).waitFor();
+    await page.locator('#failed-runs a', { hasText: 'console-fails' }).waitFor({ state: 'detached' });
   });
 
   await check('users and tokens (admin)', async () => {

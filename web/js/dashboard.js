@@ -28,7 +28,7 @@ export async function dashboardPage(main) {
       h('section', { class: 'counts', id: 'counts', 'aria-label': 'Counts' },
         count('jobs', s.jobs, '#/jobs'),
         count('paused', s.paused, '#/jobs?paused=true', s.paused ? 'warn' : ''),
-        count('running now', s.running, '#/jobs'),
+        count('running now', s.running, '#/logs?tab=runs&state=running'),
         count('failed 24 h', s.failed_24h, '#/logs?tab=runs', s.failed_24h ? 'bad' : ''),
         count('misfired 24 h', s.misfired_24h, '#/logs?q=misfire', s.misfired_24h ? 'warn' : ''),
         count('executors', s.executors, '#/cluster'),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Logs: the system event log (GET /events: level, source, node, job,
-// message, time) with filters and search, and the failed runs.
+// message, time) with filters and search, and the runs by state (failed by
+// default: the run errors, with their reasons).
 import { api, h, mount, qs, badge, fmtTime, debounce, Pager, unavailable } from './util.js';
 import { runsTable } from './jobs.js';
 
@@ -8,11 +9,28 @@ export async function logsPage(main, params, query) {
   const tab = query.get('tab') === 'runs' ? 'runs' : 'events';
   const tabs = h('div', { class: 'tabs', role: 'tablist' },
     h('a', { href: '#/logs', role: 'tab', class: tab === 'events' ? 'active' : '', 'aria-selected': tab === 'events' ? 'true' : 'false' }, 'Events'),
-    h('a', { href: '#/logs?tab=runs', role: 'tab', id: 'tab-failed', class: tab === 'runs' ? 'active' : '', 'aria-selected': tab === 'runs' ? 'true' : 'false' }, 'Failed runs'));
+    h('a', { href: '#/logs?tab=runs', role: 'tab', id: 'tab-failed', class: tab === 'runs' ? 'active' : '', 'aria-selected': tab === 'runs' ? 'true' : 'false' }, 'Runs'));
   if (tab === 'runs') {
-    const t = runsTable({ state: 'failed' }, { refreshMs: 10000, id: 'failed-runs' });
-    mount(main, h('h1', {}, 'Logs'), tabs, t.el);
-    return t.stop;
+    // Runs by state, failed by default ("run errors"); any state from the dashboard's links.
+    let state = query.get('state') || 'failed';
+    const box = h('div');
+    let t = null;
+    const show = () => {
+      if (t) t.stop();
+      t = runsTable(state ? { state } : {}, { refreshMs: 10000, id: 'failed-runs' });
+      mount(box, t.el);
+    };
+    const sel = h('select', { id: 'runs-state', 'aria-label': 'Run state', onchange: (ev) => {
+      state = ev.target.value;
+      history.replaceState(null, '', '#/logs?tab=runs&state=' + state);
+      show();
+    } }, [['', 'All states'], ['failed', 'Failed'], ['timed_out', 'Timed out'], ['lost', 'Lost'], ['skipped', 'Skipped'],
+      ['cancelled', 'Cancelled'], ['running', 'Running'], ['pending', 'Pending'], ['succeeded', 'Succeeded']]
+      .map(([v, l]) => h('option', { value: v }, l)));
+    sel.value = state;
+    show();
+    mount(main, h('h1', {}, 'Logs'), tabs, h('div', { class: 'filters' }, sel), box);
+    return () => t && t.stop();
   }
   const f = { level: query.get('level') || '', source: query.get('source') || '', job: query.get('job') || '', q: query.get('q') || '', from: '', to: '' };
   const pager = new Pager();
