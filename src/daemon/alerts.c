@@ -267,9 +267,20 @@ static void handle(struct alerts *a, struct cache *c, const struct item *it)
 		pthread_mutex_lock(&a->mu);
 		a->st.dropped++;
 		pthread_mutex_unlock(&a->mu);
-		log_at(LOG_ERROR, "alerts", "job=%s node=%s run=%lld %s alert dropped: %s",
-		       it->job ? it->job : "-", it->node ? it->node : "-", (long long)it->run_id,
-		       notify_kind_name(it->kind), clover_strerror(rc));
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "%s alert dropped: %s", notify_kind_name(it->kind),
+			 rc == CLOVER_EAGAIN ? "the notifier's queue is full (alert_queue_max)"
+					     : clover_strerror(rc));
+		log_at(LOG_ERROR, "alerts", "job=%s node=%s run=%lld %s", it->job ? it->job : "-",
+		       it->node ? it->node : "-", (long long)it->run_id, msg);
+		store_submit_event(a->store, &(struct store_event){.at = time_wall_ms(),
+								    .level = STORE_LEVEL_ERROR,
+								    .source = "notify",
+								    .node = it->node ? it->node : a->node,
+								    .job = it->job,
+								    .run_id = it->run_id,
+								    .message = msg});
 	}
 }
 
@@ -412,17 +423,31 @@ void alerts_raise(struct alerts *a, enum notify_kind kind, const char *job, cons
 	pthread_mutex_lock(&a->mu);
 	if (it == NULL) {
 		int64_t now = time_wall_ms();
+		uint64_t n = 0;
 
 		a->st.dropped++;
 		a->drops_unlogged++;
 		if (now - a->drop_logged >= DROP_LOG_MS) {
-			log_at(LOG_ERROR, "alerts",
-			       "%llu alert(s) dropped: the alerts queue is full (%d) or memory ran out",
-			       (unsigned long long)a->drops_unlogged, ALERTS_QUEUE_MAX);
+			n = a->drops_unlogged;
 			a->drop_logged = now;
 			a->drops_unlogged = 0;
 		}
 		pthread_mutex_unlock(&a->mu);
+		if (n) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg),
+				 "%llu alert(s) dropped: the alerts queue is full (%d) or memory ran "
+				 "out",
+				 (unsigned long long)n, ALERTS_QUEUE_MAX);
+			log_at(LOG_ERROR, "alerts", "%s", msg);
+			store_submit_event(a->store,
+					   &(struct store_event){.at = now,
+								 .level = STORE_LEVEL_ERROR,
+								 .source = "notify",
+								 .node = a->node,
+								 .message = msg});
+		}
 		return;
 	}
 	p = (char *)(it + 1);
