@@ -93,8 +93,9 @@ static struct job_spec *body_spec(struct api_req *rq, struct api_resp *rs, bool 
 	return NULL;
 }
 
-/* GET /jobs?search=&paused=&label=k=v&after=&limit=: one page of JOB objects in name order,
- * with "next" set to the last name when the page is full. 400 on a bad parameter. */
+/* GET /jobs?search=&paused=&label=k=v&contact=&after=&limit=: one page of JOB objects
+ * in name order, with "next" set to the last name when the page is full. 400 on a bad
+ * parameter. `contact` keeps the jobs whose spec names that contact. */
 void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 {
 	struct store_job_filter f = {.paused = -1};
@@ -139,6 +140,15 @@ void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 		label[eq - v] = '\0';
 		f.label_key = label;
 		f.label_value = label + (eq - v) + 1;
+	}
+	v = api_query(rq, "contact");
+	if (v && *v) {
+		if (!job_name_valid(v)) {
+			api_reply_error(rs, 400, "bad_request", "contact",
+			                "contact must be a contact name");
+			return;
+		}
+		f.contact = v;
 	}
 	v = api_query(rq, "after");
 	if (v && *v) {

@@ -1819,6 +1819,9 @@ static int sq_job_list(void *be, const struct store_job_filter *f, struct store_
 	if (rc == 0 && f->label_key && f->label_value)
 		rc = buf_appends(&sql, " AND EXISTS (SELECT 1 FROM json_each(spec, '$.target.labels')"
 		                       " WHERE key = ?5 AND value = ?6)");
+	if (rc == 0 && f->contact)
+		rc = buf_appends(&sql, " AND EXISTS (SELECT 1 FROM json_each(spec, '$.contacts')"
+		                       " WHERE value = ?7)");
 	if (rc == 0 && f->after)
 		rc = buf_appends(&sql, " AND name > ?3");
 	if (rc == 0)
@@ -1840,6 +1843,8 @@ static int sq_job_list(void *be, const struct store_job_filter *f, struct store_
 		bind_text(st, 5, f->label_key);
 		bind_text(st, 6, f->label_value);
 	}
+	if (f->contact)
+		bind_text(st, 7, f->contact);
 	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
 			break;

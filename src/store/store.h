@@ -160,6 +160,8 @@ struct store_job_filter {
 	int paused;         /* -1 any, 0 active only, 1 paused only */
 	/* target.labels[label_key] == label_value in the spec, or NULL (both) */
 	const char *label_key, *label_value;
+	/* jobs whose spec's `contacts` names this contact, or NULL */
+	const char *contact;
 	const char *after;  /* keyset paging: names greater than this, or NULL */
 	int limit;          /* <= 0: 100; more than 1000: 1000 */
 };

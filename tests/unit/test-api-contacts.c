@@ -308,6 +308,47 @@ static void a_job_naming_an_unknown_contact_is_accepted_with_a_warning(void **st
 	assert_non_null(strstr(r.body, "names contact 'ghost', which does not exist"));
 	assert_null(strstr(r.body, "'known'"));
 	resp_free(&r);
+	/* The jobs of a contact, for the console's contact page. */
+	assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper,
+	                     "{\"name\":\"cj2\",\"schedule\":\"@manual\",\"contacts\":[\"ghost\"],"
+	                     "\"run\":{\"shell\":\"true\"}}",
+	                     NULL, &r),
+	                 201);
+	resp_free(&r);
+	assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper,
+	                     "{\"name\":\"cj3\",\"schedule\":\"@manual\",\"run\":{\"shell\":"
+	                     "\"echo known\"}}",
+	                     NULL, &r),
+	                 201);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?contact=known", h->viewer, NULL, NULL, &r), 200);
+	assert_int_equal(count_of(&r, "jobs"), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(r.json, "jobs"), 0), "name")),
+	                    "cj");
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?contact=ghost&limit=1", h->viewer, NULL, NULL,
+	                     &r),
+	                 200);
+	assert_int_equal(count_of(&r, "jobs"), 1);
+	assert_string_equal(str_of(&r, "next"), "cj");
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?contact=ghost&after=cj", h->viewer, NULL, NULL,
+	                     &r),
+	                 200);
+	assert_int_equal(count_of(&r, "jobs"), 1);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?contact=nobody", h->viewer, NULL, NULL, &r),
+	                 200);
+	assert_int_equal(count_of(&r, "jobs"), 0);
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?contact=a%20b", h->viewer, NULL, NULL, &r), 400);
+	assert_string_equal(err_field(&r), "contact");
+	resp_free(&r);
+	assert_int_equal(req(h, "DELETE", "/api/v1/jobs/cj2", h->oper, NULL, NULL, &r), 204);
+	resp_free(&r);
+	assert_int_equal(req(h, "DELETE", "/api/v1/jobs/cj3", h->oper, NULL, NULL, &r), 204);
+	resp_free(&r);
 	/* Re-applied with the contact now existing: no new warning. */
 	assert_int_equal(req(h, "POST", "/api/v1/contacts", h->oper,
 	                     "{\"name\":\"ghost\",\"webhook\":\"http://127.0.0.1:9/\"}", NULL, &r),
