@@ -122,6 +122,7 @@ try {
     await page.fill('#f-timezone', 'Europe/Paris');
     await page.locator('#cron-desc').waitFor();
     assert.equal(await page.locator('#cron-preview ol.fires li').count(), 5);
+    await page.locator('#cron-preview li', { hasText: 'Europe/Paris' }).first().waitFor(); // in the job's zone
     assert.equal(await page.locator('#err-schedule').textContent(), '');
     await page.fill('#f-command', 'echo "hello from the console"; echo second line');
     await shot('job-form');

@@ -4,7 +4,7 @@
 // create/edit form that validates as you type and previews the schedule
 // (GET /cron/preview: description and the next 5 fires in the job's zone).
 import {
-  api, h, mount, qs, can, badge, fmtTime, fmtAgo, fmtDuration, notice, errorText,
+  api, h, mount, qs, can, badge, fmtTime, fmtTimeIn, fmtAgo, fmtDuration, notice, errorText,
   confirmDanger, dialog, debounce, Pager, ApiError,
 } from './util.js';
 
@@ -357,7 +357,8 @@ export async function jobFormPage(main, params) {
       scheduleError = '';
       setErr('timezone', '');
       mount(preview, h('div', { class: 'desc', id: 'cron-desc' }, r.description),
-        r.next.length ? h('ol', { class: 'fires' }, r.next.map((t) => h('li', {}, fmtTime(t), h('span', { class: 'muted' }, ' (' + fmtAgo(t) + ')'))))
+        r.next.length ? h('ol', { class: 'fires' }, r.next.map((t) => h('li', {}, fmtTimeIn(t, r.timezone || tz), ' ',
+          h('span', { class: 'muted' }, (r.timezone || tz) + ' (' + fmtAgo(t) + ')'))))
           : h('div', { class: 'muted' }, 'Never fires by itself.'));
     } catch (e) {
       if (mine !== previewSeq) return;

@@ -118,6 +118,18 @@ export function fmtTime(iso) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/* An ISO time as wall time in IANA zone `tz` ("2026-11-21 02:30:00"). */
+export function fmtTimeIn(iso, tz) {
+  try {
+    return new Intl.DateTimeFormat('sv-SE', {
+      timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    }).format(new Date(iso));
+  } catch {
+    return fmtTime(iso);
+  }
+}
+
 export function fmtDuration(ms) {
   if (ms === null || ms === undefined) return '—';
   if (ms < 1000) return ms + ' ms';
