@@ -19,7 +19,7 @@
 #define WORKER_CAPACITY_DEFAULT 16
 #define WORKER_JOBS_BYTES_MAX   (3u * 1024 * 1024) /* declared specs, all together */
 #define WORKER_RESEND_CHUNK     4096               /* spooled results re-sent per loop turn */
-#define WORKER_SPEC_CACHE_MAX   4096               /* parsed specs kept by their text */
+#define WORKER_SPEC_CACHE_MAX   131072 /* parsed specs kept by their text (one per job served) */
 #define WORKER_SPEC_CACHE_BYTES (16u * 1024 * 1024) /* and their text, all together */
 #define WORKER_QUEUE_MAX        100000 /* accepted shards waiting for a handler thread */
 
