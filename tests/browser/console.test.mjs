@@ -346,6 +346,21 @@ try {
     await page.locator('#failed-runs a', { hasText: 'console-fails' }).waitFor({ state: 'detached' });
   });
 
+  await check('a job is deleted after confirming', async () => {
+    await go('#/jobs/console-ticker');
+    await page.locator('h1', { hasText: 'console-ticker' }).waitFor();
+    await page.click('#job-delete');
+    await page.locator('dialog', { hasText: 'Delete job console-ticker?' }).waitFor();
+    await page.click('dialog button[data-value="false"]'); // cancel first: nothing happens
+    assert.equal((await apiCall(srv, 'GET', '/jobs/console-ticker')).status, 200);
+    await page.click('#job-delete');
+    await page.click('dialog button[data-value="true"]');
+    await page.locator('h1', { hasText: 'Jobs' }).waitFor();
+    await page.locator('#jobs-table tr[data-job="console-hello"]').waitFor();
+    assert.equal(await page.locator('#jobs-table tr[data-job="console-ticker"]').count(), 0);
+    assert.equal((await apiCall(srv, 'GET', '/jobs/console-ticker')).status, 404);
+  });
+
   await check('users and tokens (admin)', async () => {
     await go('#/users');
     await page.locator('#users-table tr[data-user="admin"]').waitFor();
