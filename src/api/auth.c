@@ -296,8 +296,8 @@ static void dummy_init(void)
 	}
 }
 
-int auth_login(struct store *s, const char *user, const char *password, int64_t now,
-               char *secret, struct auth_identity *who, struct error_info *e)
+int auth_login(struct store *s, const char *user, const char *password, int64_t now, char *secret,
+               struct auth_identity *who, struct error_info *e)
 {
 	unsigned char raw[AUTH_SESSION_SECRET_LEN / 2];
 	char hash[AUTH_HASH_HEX_LEN + 1];
@@ -363,8 +363,7 @@ int auth_session_authenticate(struct store *s, const char *secret, int64_t now,
 	auth_token_hash(secret, hash);
 	rc = store_session_find(s, hash, &ss);
 	if (rc == CLOVER_ENOENT)
-		return error_set(e, CLOVER_EAUTH, NULL,
-		                 "unknown or ended session; log in again");
+		return error_set(e, CLOVER_EAUTH, NULL, "unknown or ended session; log in again");
 	if (rc)
 		return error_set(e, rc, NULL, "cannot look the session up: %s",
 		                 clover_strerror(rc));

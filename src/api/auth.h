@@ -117,8 +117,8 @@ int auth_authenticate(struct store *s, const char *authorization, int64_t now,
  * error. The password check costs one Argon2id hash whether the user exists
  * or not.
  */
-int auth_login(struct store *s, const char *user, const char *password, int64_t now,
-               char *secret, struct auth_identity *who, struct error_info *e);
+int auth_login(struct store *s, const char *user, const char *password, int64_t now, char *secret,
+               struct auth_identity *who, struct error_info *e);
 
 /*
  * Authenticates the value of the session cookie. On success fills `who`

@@ -86,10 +86,9 @@ int api_console_serve(struct MHD_Connection *mc, const char *url, const char *me
 	else if (strncmp(url, UI_PREFIX, strlen(UI_PREFIX)) == 0 && !strstr(url, ".."))
 		a = find(url + strlen(UI_PREFIX));
 	if (a == NULL)
-		return reply_text(mc, MHD_HTTP_NOT_FOUND,
-		                  "no such page; the console is at / and the API under " API_PREFIX
-		                  "/\n",
-		                  NULL);
+		return reply_text(
+		    mc, MHD_HTTP_NOT_FOUND,
+		    "no such page; the console is at / and the API under " API_PREFIX "/\n", NULL);
 	inm = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	if (inm && strcmp(inm, a->etag) == 0) {
 		status = MHD_HTTP_NOT_MODIFIED;

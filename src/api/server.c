@@ -558,8 +558,8 @@ void api_auth_failure(const struct api_req *rq, const char *msg)
 		          "%d more auth failures in the previous minute were not recorded",
 		          dropped);
 	if (record)
-		api_event(rq, STORE_LEVEL_WARN, "auth", NULL, "auth failure from %s: %s", rq->remote,
-		          msg);
+		api_event(rq, STORE_LEVEL_WARN, "auth", NULL, "auth failure from %s: %s",
+		          rq->remote, msg);
 }
 
 /*

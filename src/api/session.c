@@ -117,8 +117,7 @@ void api_login(struct api_req *rq, struct api_resp *rs)
 	}
 	if (password == NULL || strlen(password) > AUTH_PASSWORD_MAX) {
 		api_reply_error(rs, 422, "invalid", "password",
-		                "password must be a string of at most %d bytes",
-		                AUTH_PASSWORD_MAX);
+		                "password must be a string of at most %d bytes", AUTH_PASSWORD_MAX);
 		goto out;
 	}
 	/*
@@ -158,8 +157,9 @@ void api_login(struct api_req *rq, struct api_resp *rs)
 	log_at(LOG_INFO, "api", "login: user=%s from %s", who.user, rq->remote);
 	api_event(rq, STORE_LEVEL_INFO, "auth", NULL, "login: user %s from %s", who.user,
 	          rq->remote);
-	api_header_add(rs, "Set-Cookie", AUTH_SESSION_COOKIE "=%s; Path=/; HttpOnly; "
-	               "SameSite=Strict; Max-Age=%lld%s",
+	api_header_add(rs, "Set-Cookie",
+	               AUTH_SESSION_COOKIE "=%s; Path=/; HttpOnly; "
+	                                   "SameSite=Strict; Max-Age=%lld%s",
 	               secret, (long long)(AUTH_SESSION_TTL_MS / 1000),
 	               rq->https ? "; Secure" : "");
 	sodium_memzero(secret, sizeof(secret));

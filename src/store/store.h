@@ -162,8 +162,8 @@ struct store_job_filter {
 	const char *label_key, *label_value;
 	/* jobs whose spec's `contacts` names this contact, or NULL */
 	const char *contact;
-	const char *after;  /* keyset paging: names greater than this, or NULL */
-	int limit;          /* <= 0: 100; more than 1000: 1000 */
+	const char *after; /* keyset paging: names greater than this, or NULL */
+	int limit;         /* <= 0: 100; more than 1000: 1000 */
 };
 /*
  * Lists jobs by name; *out is an array of *n records (free each, then the

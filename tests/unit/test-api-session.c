@@ -25,7 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PASSWORD "password-of-test" /* what make_user() gives every user */
+#define PASSWORD  "password-of-test" /* what make_user() gives every user */
 #define JOB(name) "{\"name\":\"" name "\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"true\"}}"
 
 static const char *str(json_t *o, const char *key)
@@ -117,9 +117,9 @@ static void wrong_password_is_401_and_recorded(void **state)
 	assert_int_equal(req(h, "POST", "/api/v1/login", NULL,
 	                     "{\"user\":\"nobody\",\"password\":\"not-the-password\"}", NULL, &r),
 	                 401);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "error"),
-	                                                      "message")),
-	                    "wrong user name or password");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
+	    "wrong user name or password");
 	resp_free(&r);
 	assert_int_equal(store_event_list(h->store, &f, &ev, &n), 0);
 	assert_true(n >= 2);
@@ -135,8 +135,10 @@ static void wrong_password_is_401_and_recorded(void **state)
 	                 422);
 	assert_string_equal(err_field(&r), "password");
 	resp_free(&r);
-	assert_int_equal(req(h, "POST", "/api/v1/login", NULL, "{\"user\":\"oper\",\"password\":"
-	                     "\"x\",\"role\":\"admin\"}", NULL, &r),
+	assert_int_equal(req(h, "POST", "/api/v1/login", NULL,
+	                     "{\"user\":\"oper\",\"password\":"
+	                     "\"x\",\"role\":\"admin\"}",
+	                     NULL, &r),
 	                 422);
 	resp_free(&r);
 }
@@ -173,13 +175,11 @@ static void cookie_writes_need_the_csrf_token(void **state)
 
 		login(h, "oper", &other);
 		snprintf(hdr, sizeof(hdr), "%s\nX-CSRF-Token: %s", s.cookie, other.csrf);
-		assert_int_equal(req(h, "POST", "/api/v1/jobs", NULL, JOB("csrf-2"), hdr, &r),
-		                 403);
+		assert_int_equal(req(h, "POST", "/api/v1/jobs", NULL, JOB("csrf-2"), hdr, &r), 403);
 		resp_free(&r);
 	}
 	/* A bearer token needs no CSRF token, whatever cookie comes along. */
-	assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper, JOB("csrf-3"), s.cookie, &r),
-	                 201);
+	assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper, JOB("csrf-3"), s.cookie, &r), 201);
 	resp_free(&r);
 }
 
@@ -229,9 +229,8 @@ static void logout_and_expiry_end_the_session(void **state)
 	assert_non_null(strstr(r.body, "expired"));
 	resp_free(&r);
 	/* A made-up cookie is refused. */
-	assert_int_equal(req(h, "GET", "/api/v1/whoami", NULL, NULL, "Cookie: clover_session=abc",
-	                     &r),
-	                 401);
+	assert_int_equal(
+	    req(h, "GET", "/api/v1/whoami", NULL, NULL, "Cookie: clover_session=abc", &r), 401);
 	resp_free(&r);
 }
 
@@ -247,7 +246,7 @@ static void sessions_die_with_their_user(void **state)
 	assert_int_equal(req(h, "DELETE", "/api/v1/users/short-lived", h->admin, NULL, NULL, &r),
 	                 204);
 	resp_free(&r);
-	usleep(3000); /* creation times are in milliseconds */
+	usleep(3000);                                       /* creation times are in milliseconds */
 	make_user(h, "short-lived", STORE_ROLE_ADMIN, tok); /* someone else, same name */
 	assert_int_equal(req(h, "GET", "/api/v1/whoami", NULL, NULL, s.cookie, &r), 401);
 	resp_free(&r);
@@ -290,7 +289,8 @@ static void password_guessing_is_cut_off_per_address(void **state)
 
 	for (i = 0; i < API_LOGIN_FAILS_PER_MIN; i++) {
 		assert_int_equal(req(h, "POST", "/api/v1/login", NULL,
-		                     "{\"user\":\"oper\",\"password\":\"guess-number-x\"}", NULL, &r),
+		                     "{\"user\":\"oper\",\"password\":\"guess-number-x\"}", NULL,
+		                     &r),
 		                 401);
 		resp_free(&r);
 	}

@@ -301,11 +301,12 @@ static void job_list_filters_by_label(void **state)
 	struct resp r;
 	json_t *jobs;
 
-	assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper,
-	                     "{\"name\":\"lbl-a\",\"schedule\":\"@manual\",\"run\":{\"shell\":"
-	                     "\"true\"},\"target\":{\"labels\":{\"pool\":\"gpu\",\"zone.x\":\"a\"}}}",
-	                     NULL, &r),
-	                 201);
+	assert_int_equal(
+	    req(h, "POST", "/api/v1/jobs", h->oper,
+	        "{\"name\":\"lbl-a\",\"schedule\":\"@manual\",\"run\":{\"shell\":"
+	        "\"true\"},\"target\":{\"labels\":{\"pool\":\"gpu\",\"zone.x\":\"a\"}}}",
+	        NULL, &r),
+	    201);
 	resp_free(&r);
 	assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper,
 	                     "{\"name\":\"lbl-b\",\"schedule\":\"@manual\",\"run\":{\"shell\":"
@@ -313,7 +314,8 @@ static void job_list_filters_by_label(void **state)
 	                     NULL, &r),
 	                 201);
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=pool=gpu", h->viewer, NULL, NULL, &r), 200);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=pool=gpu", h->viewer, NULL, NULL, &r),
+	                 200);
 	jobs = json_object_get(r.json, "jobs");
 	assert_int_equal(json_array_size(jobs), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(jobs, 0), "name")),
@@ -324,7 +326,8 @@ static void job_list_filters_by_label(void **state)
 	                 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "jobs")), 1);
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=pool=tpu", h->viewer, NULL, NULL, &r), 200);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=pool=tpu", h->viewer, NULL, NULL, &r),
+	                 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "jobs")), 0);
 	resp_free(&r);
 	assert_int_equal(req(h, "GET", "/api/v1/jobs?label=pool", h->viewer, NULL, NULL, &r), 400);
