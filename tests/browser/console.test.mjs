@@ -238,6 +238,12 @@ try {
     await page.locator('dd', { hasText: 'ops-team' }).waitFor();
     const r = await apiCall(srv, 'GET', '/jobs/' + job);
     assert.deepEqual(r.json.contacts, ['ops-team']);
+    // The contact's Jobs button lists the jobs naming it.
+    await go('#/contacts');
+    await page.locator('#contacts-table tr[data-contact="ops-team"] a', { hasText: 'Jobs' }).click();
+    await page.locator('#jobs-contact', { hasText: 'ops-team' }).waitFor();
+    await page.locator(`#jobs-table tr[data-job="${job}"]`).waitFor();
+    assert.equal(await page.locator('#jobs-table tbody tr').count(), 1);
   });
 
   await check('a failing job made in the form alerts its contact by e-mail', async () => {

@@ -26,7 +26,9 @@ export async function contactsPage(main) {
       h('td', {}, c.email || '—'),
       h('td', { class: 'hide-narrow mono' }, c.webhook || '—'),
       h('td', {}, c.oncall ? h('span', { class: 'badge b-oncall' }, 'on call') : ''),
-      h('td', { class: 'actions' }, can('operator') ? [
+      h('td', { class: 'actions' },
+        h('a', { class: 'button small', href: '#/jobs?contact=' + encodeURIComponent(c.name) }, 'Jobs'),
+        can('operator') ? [
         h('button', { type: 'button', class: 'small', onclick: () => showForm(c) }, 'Edit'),
         h('button', { type: 'button', class: 'small danger', onclick: () => del(c.name) }, 'Delete'),
       ] : null))));

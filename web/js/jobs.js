@@ -62,6 +62,7 @@ export async function jobsPage(main, params, query) {
   let search = query.get('search') || '';
   let paused = query.get('paused') || '';
   let label = query.get('label') || '';
+  const contact = query.get('contact') || ''; // from the contacts page: jobs naming it
   const tbody = h('tbody');
   const status = h('p', { class: 'muted', id: 'jobs-status' });
   const pagerBox = h('div');
@@ -72,7 +73,7 @@ export async function jobsPage(main, params, query) {
     status.textContent = 'Loading…';
     let r;
     try {
-      r = await api('GET', '/jobs' + qs({ search, paused, label, after: pager.cursor, limit: PAGE }));
+      r = await api('GET', '/jobs' + qs({ search, paused, label, contact, after: pager.cursor, limit: PAGE }));
     } catch (e) {
       status.textContent = errorText(e);
       return;
@@ -80,7 +81,7 @@ export async function jobsPage(main, params, query) {
     if (mine !== seq) return; // a newer search answered first
     pager.next = r.next;
     mount(tbody, r.jobs.map(row));
-    status.textContent = r.jobs.length ? '' : (search || paused || label ? 'No job matches.' : 'No jobs yet.');
+    status.textContent = r.jobs.length ? '' : (search || paused || label || contact ? 'No job matches.' : 'No jobs yet.');
     mount(pagerBox, pager.controls(load));
   }
 
@@ -122,7 +123,9 @@ export async function jobsPage(main, params, query) {
   mount(main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Jobs'),
       can('operator') ? h('a', { class: 'button primary', href: '#/jobs/new', id: 'new-job' }, 'New job') : null),
-    h('div', { class: 'filters' }, searchBox, labelBox, pausedSel),
+    h('div', { class: 'filters' }, searchBox, labelBox, pausedSel,
+      contact ? h('span', { class: 'chip', id: 'jobs-contact' }, 'naming contact ', h('strong', {}, contact), ' ',
+        h('a', { href: '#/jobs', 'aria-label': 'Show all jobs' }, '×')) : null),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'jobs-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Schedule'), h('th', { class: 'hide-narrow' }, 'Zone'),
         h('th', {}, 'Next fire'), h('th', {}, 'State'), h('th', {}, ''))),
