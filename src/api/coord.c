@@ -21,8 +21,7 @@
 static struct coord *tree(struct api_req *rq, struct api_resp *rs)
 {
 	if (rq->api->coord == NULL)
-		api_reply_error(rs, 501, "internal", NULL,
-		                "this server has no coordination tree");
+		api_reply_error(rs, 501, "internal", NULL, "this server has no coordination tree");
 	return rq->api->coord;
 }
 
@@ -55,11 +54,10 @@ static json_t *node_json(const char *path, const struct coord_node *nd)
 		return NULL;
 	doc = json_pack("{s:s, s:o, s:I, s:o, s:I, s:I, s:I, s:o, s:o, s:b, s:o}", "path", path,
 	                "data", api_str_json(nd->data), "data_length", (json_int_t)nd->st.data_len,
-	                "children", kids, "children_total", (json_int_t)nd->st.nchildren,
-	                "version", (json_int_t)nd->st.version, "children_version",
-	                (json_int_t)nd->st.cversion, "created_at", api_time_json(nd->st.created_at),
-	                "modified_at", api_time_json(nd->st.modified_at), "ephemeral",
-	                nd->st.ephemeral, "owner",
+	                "children", kids, "children_total", (json_int_t)nd->st.nchildren, "version",
+	                (json_int_t)nd->st.version, "children_version", (json_int_t)nd->st.cversion,
+	                "created_at", api_time_json(nd->st.created_at), "modified_at",
+	                api_time_json(nd->st.modified_at), "ephemeral", nd->st.ephemeral, "owner",
 	                nd->st.ephemeral ? json_string(nd->st.owner) : json_null());
 	return doc;
 }
@@ -119,7 +117,8 @@ void api_coord_put(struct api_req *rq, struct api_resp *rs)
 	jd = json_object_get(body, "data");
 	jv = json_object_get(body, "version");
 	jc = json_object_get(body, "create");
-	json_object_foreach(body, key, val) {
+	json_object_foreach(body, key, val)
+	{
 		if (strcmp(key, "data") && strcmp(key, "version") && strcmp(key, "create")) {
 			api_reply_error(rs, 400, "bad_request", key, "unknown member '%s'", key);
 			goto out;

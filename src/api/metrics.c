@@ -24,7 +24,7 @@
 #define METRICS_MAX (256 * 1024) /* bytes of one exposition */
 
 /* Dispatch latency buckets, ms (le); the last is +Inf. */
-static const int64_t dispatch_bounds_ms[] = {1,   2,   5,    10,   20,   50,   100,
+static const int64_t dispatch_bounds_ms[] = {1,   2,   5,    10,   20,   50,       100,
                                              200, 500, 1000, 2000, 5000, INT64_MAX};
 #define DISPATCH_BUCKETS (sizeof(dispatch_bounds_ms) / sizeof(dispatch_bounds_ms[0]))
 static uint64_t dispatch_count[DISPATCH_BUCKETS];
@@ -80,7 +80,8 @@ static int histogram(struct buf *b, const char *name, const char *help, const in
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		cum += counts[i];
 		le_seconds(bounds[i], le, sizeof(le));
-		rc = buf_printf(b, "%s_bucket{le=\"%s\"} %llu\n", name, le, (unsigned long long)cum);
+		rc =
+		    buf_printf(b, "%s_bucket{le=\"%s\"} %llu\n", name, le, (unsigned long long)cum);
 	}
 	if (bounds[n - 1] != INT64_MAX && rc == 0)
 		rc = buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
@@ -177,8 +178,9 @@ static int daemon_part(struct api *a, struct buf *b)
 	if (rc == 0)
 		rc = sample(b, "clover_leader", m.leader ? 1 : 0);
 	if (rc == 0)
-		rc = family(b, "clover_partitions_owned", "gauge",
-		            "Partitions of the job space this scheduler owns (standalone: 1 of 1).");
+		rc =
+		    family(b, "clover_partitions_owned", "gauge",
+		           "Partitions of the job space this scheduler owns (standalone: 1 of 1).");
 	if (rc == 0)
 		rc = sample(b, "clover_partitions_owned", (uint64_t)m.partitions_owned);
 	if (rc == 0)
@@ -220,8 +222,9 @@ static int store_part(struct api *a, struct buf *b)
 		               st.lateness_sum_ms * 1000);
 	if (rc == 0)
 		rc = histogram(b, "clover_store_commit_seconds",
-		               "Duration of the store writer's group commits.", store_commit_bounds_ms,
-		               st.commit_ms, STORE_COMMIT_BUCKETS, st.commit_sum_us);
+		               "Duration of the store writer's group commits.",
+		               store_commit_bounds_ms, st.commit_ms, STORE_COMMIT_BUCKETS,
+		               st.commit_sum_us);
 	if (rc == 0)
 		rc = family(b, "clover_store_queue_depth", "gauge",
 		            "Run snapshots, logs and events waiting for the store writer.");

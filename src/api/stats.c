@@ -22,8 +22,8 @@
 #define FIRES_MAX    10
 
 /* Outcomes the charts show, in this order. */
-static const enum run_state outcomes[] = {RUN_SUCCEEDED, RUN_FAILED,    RUN_TIMED_OUT,
-                                          RUN_SKIPPED,   RUN_LOST,      RUN_CANCELLED};
+static const enum run_state outcomes[] = {RUN_SUCCEEDED, RUN_FAILED, RUN_TIMED_OUT,
+                                          RUN_SKIPPED,   RUN_LOST,   RUN_CANCELLED};
 #define NOUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
 
 static json_t *counts_json(const struct store_run_counts *c, size_t n)
@@ -97,7 +97,8 @@ static int failures_json(struct store *st, json_t **out)
 	if (rc == 0 && (*out = json_array()) == NULL)
 		rc = CLOVER_ENOMEM;
 	for (size_t i = 0; i < nall; i++) {
-		if (rc == 0 && i < FAILURES_MAX && json_array_append_new(*out, api_run_json(&all[i])))
+		if (rc == 0 && i < FAILURES_MAX &&
+		    json_array_append_new(*out, api_run_json(&all[i])))
 			rc = CLOVER_ENOMEM;
 		run_rec_clear(&all[i]);
 	}
@@ -176,24 +177,24 @@ void api_stats(struct api_req *rq, struct api_resp *rs)
 		api_reply_rc(rs, rc, NULL);
 		return;
 	}
-	doc = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*, s:o*, s:o, s:o*}", "jobs",
-	    (json_int_t)jobs, "paused", (json_int_t)paused, "running", (json_int_t)st->running,
-	    "failed_24h",
-	    (json_int_t)(st->finished_24h[RUN_FAILED] + st->finished_24h[RUN_TIMED_OUT] +
-	                 st->finished_24h[RUN_LOST]),
-	    "misfired_24h", (json_int_t)st->misfired_24h, "skipped_24h",
-	    (json_int_t)st->finished_24h[RUN_SKIPPED], "executors",
-	    (json_int_t)count_executors(a), "schedulers", (json_int_t)count_schedulers(a),
-	    "runs_per_minute", counts_json(st->minutes, STORE_STATS_MINUTES), "runs_per_hour",
-	    counts_json(st->hours, STORE_STATS_HOURS), "lateness",
-	    lateness_json(st->lateness, STORE_STATS_HOURS), "latest_failures", failures,
-	    "next_fires", fires_json(a));
+	doc =
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*, s:o*, s:o*, s:o, s:o*}",
+	              "jobs", (json_int_t)jobs, "paused", (json_int_t)paused, "running",
+	              (json_int_t)st->running, "failed_24h",
+	              (json_int_t)(st->finished_24h[RUN_FAILED] + st->finished_24h[RUN_TIMED_OUT] +
+	                           st->finished_24h[RUN_LOST]),
+	              "misfired_24h", (json_int_t)st->misfired_24h, "skipped_24h",
+	              (json_int_t)st->finished_24h[RUN_SKIPPED], "executors",
+	              (json_int_t)count_executors(a), "schedulers", (json_int_t)count_schedulers(a),
+	              "runs_per_minute", counts_json(st->minutes, STORE_STATS_MINUTES),
+	              "runs_per_hour", counts_json(st->hours, STORE_STATS_HOURS), "lateness",
+	              lateness_json(st->lateness, STORE_STATS_HOURS), "latest_failures", failures,
+	              "next_fires", fires_json(a));
 	free(st);
 	/* A NULL member ("o*") means out of memory: refuse rather than answer half. */
-	if (doc && (!json_object_get(doc, "runs_per_minute") ||
-	            !json_object_get(doc, "runs_per_hour") || !json_object_get(doc, "lateness") ||
-	            !json_object_get(doc, "next_fires"))) {
+	if (doc &&
+	    (!json_object_get(doc, "runs_per_minute") || !json_object_get(doc, "runs_per_hour") ||
+	     !json_object_get(doc, "lateness") || !json_object_get(doc, "next_fires"))) {
 		json_decref(doc);
 		doc = NULL;
 	}

@@ -199,8 +199,7 @@ static int explain(int rc, const char *path, struct error_info *e)
 		return error_set(e, rc, "path", "node %.400s has children; delete them first",
 		                 path);
 	case CLOVER_ETOOBIG:
-		return error_set(e, rc, "path", "the tree is limited to %d nodes",
-		                 COORD_NODES_MAX);
+		return error_set(e, rc, "path", "the tree is limited to %d nodes", COORD_NODES_MAX);
 	default:
 		return error_set(e, rc, NULL, "%s", clover_strerror(rc));
 	}
@@ -231,8 +230,8 @@ int coord_create(struct coord *c, const char *path, const char *data, size_t len
 	return create(c, path, data, len, mode, owner, parents, false, e);
 }
 
-int coord_put(struct coord *c, const char *path, const char *data, size_t len,
-              enum coord_mode mode, const char *owner, struct error_info *e)
+int coord_put(struct coord *c, const char *path, const char *data, size_t len, enum coord_mode mode,
+              const char *owner, struct error_info *e)
 {
 	return create(c, path, data, len, mode, owner, true, true, e);
 }

@@ -57,7 +57,7 @@ struct coord_stat {
 };
 
 struct coord_node {
-	char *data; /* NUL-terminated copy, or NULL when the node has no data */
+	char *data;      /* NUL-terminated copy, or NULL when the node has no data */
 	char **children; /* names in byte order, at most COORD_CHILDREN_MAX */
 	size_t nchildren;
 	struct coord_stat st;
@@ -96,8 +96,8 @@ int coord_create(struct coord *c, const char *path, const char *data, size_t len
  * existing node keeps its mode and owner), else it is created as by
  * coord_create() with `parents`. The daemon uses it to publish.
  */
-int coord_put(struct coord *c, const char *path, const char *data, size_t len,
-              enum coord_mode mode, const char *owner, struct error_info *e);
+int coord_put(struct coord *c, const char *path, const char *data, size_t len, enum coord_mode mode,
+              const char *owner, struct error_info *e);
 
 /* Fills *out with the node's data, children and stat (clear it with coord_node_clear). */
 int coord_get(struct coord *c, const char *path, struct coord_node *out, struct error_info *e);

@@ -201,8 +201,9 @@ static int local_create(void *be, const char *path, const char *data, size_t len
 		}
 		if (k == NULL) {
 			if (!parents) {
-				rc = error_set(e, CLOVER_ENOENT, "path", "the parent %.*s does not exist",
-				               (int)(end - path), path);
+				rc = error_set(e, CLOVER_ENOENT, "path",
+				               "the parent %.*s does not exist", (int)(end - path),
+				               path);
 				break;
 			}
 			if ((rc = add_child(l, x, name, n, now, &k)))

@@ -86,9 +86,9 @@ static void publish_scheduler(struct observe *o)
 	publish(o, path,
 	        json_pack("{s:s, s:s, s:I, s:s, s:I, s:s*, s:s, s:o, s:s}", "id", o->id, "host",
 	                  host, "pid", (json_int_t)getpid(), "api", api, "api_port",
-	                  (json_int_t)o->opt.api_port, "rpc", o->rpc[0] ? o->rpc : NULL,
-	                  "version", CLOVER_VERSION, "started_at", time_json(o->started_at),
-	                  "mode", "standalone"),
+	                  (json_int_t)o->opt.api_port, "rpc", o->rpc[0] ? o->rpc : NULL, "version",
+	                  CLOVER_VERSION, "started_at", time_json(o->started_at), "mode",
+	                  "standalone"),
 	        COORD_EPHEMERAL, o->owner);
 }
 
@@ -132,8 +132,8 @@ int observe_new(const struct observe_options *opt, struct observe **out, struct 
 	                  (json_int_t)opt->executor_timeout_ms, "workers",
 	                  (json_int_t)opt->workers),
 	        COORD_PERSISTENT, NULL);
-	publish(o, "/clover/jobs/notice", json_pack("{s:o}", "changed_at", time_json(o->started_at)),
-	        COORD_PERSISTENT, NULL);
+	publish(o, "/clover/jobs/notice",
+	        json_pack("{s:o}", "changed_at", time_json(o->started_at)), COORD_PERSISTENT, NULL);
 	observe_executor_join(o, "local", local, 1, opt->workers);
 	*out = o;
 	return 0;
@@ -277,7 +277,8 @@ void observe_metrics(struct observe *o, struct api_metrics *out)
 
 		alerts_stats(o->opt.alerts, &as);
 		for (int k = 0; k <= NOTIFY_DROPPED && out->nalerts < API_METRICS_ALERTS; k++) {
-			out->alerts[out->nalerts].outcome = notify_outcome_name((enum notify_outcome)k);
+			out->alerts[out->nalerts].outcome =
+			    notify_outcome_name((enum notify_outcome)k);
 			out->alerts[out->nalerts].n = as.outcomes[k];
 			out->nalerts++;
 		}

@@ -29,11 +29,11 @@ struct coord;
 #define OBSERVE_EVERY_MS 200
 
 struct observe_options {
-	const char *api_listen;  /* the API's address as configured */
-	int api_port;            /* the bound port */
-	const char *rpc;         /* the executors' endpoint, or NULL */
-	int workers;             /* the built-in executor's capacity */
-	int64_t retention_ms;    /* published as configuration */
+	const char *api_listen; /* the API's address as configured */
+	int api_port;           /* the bound port */
+	const char *rpc;        /* the executors' endpoint, or NULL */
+	int workers;            /* the built-in executor's capacity */
+	int64_t retention_ms;   /* published as configuration */
 	int64_t executor_timeout_ms;
 	struct alerts *alerts; /* borrowed; may be NULL */
 };

@@ -190,7 +190,8 @@ static void stats_come_from_the_rollup(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(fl, 2), "id")), 17);
 	m = json_array_get(json_object_get(d, "next_fires"), 0);
 	assert_string_equal(json_string_value(json_object_get(m, "job")), "soon");
-	assert_string_equal(json_string_value(json_object_get(m, "at")), "2026-11-21T10:31:00.000Z");
+	assert_string_equal(json_string_value(json_object_get(m, "at")),
+	                    "2026-11-21T10:31:00.000Z");
 	resp_free(&r);
 }
 
@@ -212,31 +213,34 @@ static void coord_is_browsed_and_edited_with_versions(void **state)
 
 	assert_int_equal(req(h, "GET", "/api/v1/coord", h->viewer, NULL, NULL, &r), 200);
 	assert_string_equal(json_string_value(json_object_get(r.json, "path")), "/");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "children"), 0)),
-	                    "clover");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(r.json, "children"), 0)), "clover");
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/api/v1/coord?path=/clover/config", h->viewer, NULL, NULL, &r),
-	                 200);
+	assert_int_equal(
+	    req(h, "GET", "/api/v1/coord?path=/clover/config", h->viewer, NULL, NULL, &r), 200);
 	assert_string_equal(json_string_value(json_object_get(r.json, "data")), "{\"a\":1}");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "version")), 0);
 	assert_false(json_is_true(json_object_get(r.json, "ephemeral")));
 	assert_true(json_is_null(json_object_get(r.json, "owner")));
 	assert_non_null(json_string_value(json_object_get(r.json, "created_at")));
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/api/v1/coord?path=/clover/executors/w1", h->viewer, NULL,
-	                     NULL, &r),
-	                 200);
+	assert_int_equal(
+	    req(h, "GET", "/api/v1/coord?path=/clover/executors/w1", h->viewer, NULL, NULL, &r),
+	    200);
 	assert_true(json_is_true(json_object_get(r.json, "ephemeral")));
 	assert_string_equal(json_string_value(json_object_get(r.json, "owner")), "executor:w1");
 	resp_free(&r);
 	assert_int_equal(req(h, "GET", "/api/v1/coord?path=/nope", h->viewer, NULL, NULL, &r), 404);
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/api/v1/coord?path=clover", h->viewer, NULL, NULL, &r), 400);
+	assert_int_equal(req(h, "GET", "/api/v1/coord?path=clover", h->viewer, NULL, NULL, &r),
+	                 400);
 	assert_string_equal(err_field(&r), "path");
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/api/v1/coord?path=/a%20b", h->viewer, NULL, NULL, &r), 400);
+	assert_int_equal(req(h, "GET", "/api/v1/coord?path=/a%20b", h->viewer, NULL, NULL, &r),
+	                 400);
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/api/v1/coord?path=/a/../b", h->viewer, NULL, NULL, &r), 400);
+	assert_int_equal(req(h, "GET", "/api/v1/coord?path=/a/../b", h->viewer, NULL, NULL, &r),
+	                 400);
 	resp_free(&r);
 
 	/* Writes are the admin's. */
@@ -276,26 +280,25 @@ static void coord_is_browsed_and_edited_with_versions(void **state)
 	assert_int_equal(req(h, "PUT", "/api/v1/coord?path=/clover/executors/w1", h->admin,
 	                     "{\"data\":\"x\",\"version\":-1}", NULL, &r),
 	                 409);
-	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"),
-	                                                         "message")),
-	                       "executor:w1"));
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
+	           "executor:w1"));
 	resp_free(&r);
-	assert_int_equal(req(h, "DELETE", "/api/v1/coord?path=/clover/executors/w1", h->admin, NULL,
-	                     NULL, &r),
-	                 409);
+	assert_int_equal(
+	    req(h, "DELETE", "/api/v1/coord?path=/clover/executors/w1", h->admin, NULL, NULL, &r),
+	    409);
 	resp_free(&r);
 
 	/* Delete: leaves only, with the version when given. */
-	assert_int_equal(req(h, "DELETE", "/api/v1/coord?path=/clover/new", h->admin, NULL, NULL, &r),
-	                 409);
+	assert_int_equal(
+	    req(h, "DELETE", "/api/v1/coord?path=/clover/new", h->admin, NULL, NULL, &r), 409);
 	resp_free(&r);
 	assert_int_equal(req(h, "DELETE", "/api/v1/coord?path=/clover/config&version=0", h->admin,
 	                     NULL, NULL, &r),
 	                 409);
 	resp_free(&r);
-	assert_int_equal(req(h, "DELETE", "/api/v1/coord?path=/clover/config", h->viewer, NULL, NULL,
-	                     &r),
-	                 403);
+	assert_int_equal(
+	    req(h, "DELETE", "/api/v1/coord?path=/clover/config", h->viewer, NULL, NULL, &r), 403);
 	resp_free(&r);
 	assert_int_equal(req(h, "DELETE", "/api/v1/coord?path=/clover/config&version=1", h->admin,
 	                     NULL, NULL, &r),
@@ -303,8 +306,8 @@ static void coord_is_browsed_and_edited_with_versions(void **state)
 	resp_free(&r);
 	assert_int_equal(req(h, "DELETE", "/api/v1/coord", h->admin, NULL, NULL, &r), 400);
 	resp_free(&r);
-	assert_int_equal(req(h, "GET", "/api/v1/coord?path=/clover/config", h->viewer, NULL, NULL, &r),
-	                 404);
+	assert_int_equal(
+	    req(h, "GET", "/api/v1/coord?path=/clover/config", h->viewer, NULL, NULL, &r), 404);
 	resp_free(&r);
 
 	/* Each change is an event. */
@@ -382,10 +385,11 @@ static double check_exposition(const char *text, const char *want)
 				size_t tl = strlen(typed[i]);
 
 				known = strncmp(line, typed[i], tl) == 0 &&
-				        (n == tl || (n > tl && (strcmp(line + tl, "_bucket") == 0 ||
-				                                strncmp(line + tl, "_bucket{", 8) == 0 ||
-				                                strncmp(line + tl, "_sum ", 5) == 0 ||
-				                                strncmp(line + tl, "_count ", 7) == 0)));
+				        (n == tl ||
+				         (n > tl && (strcmp(line + tl, "_bucket") == 0 ||
+				                     strncmp(line + tl, "_bucket{", 8) == 0 ||
+				                     strncmp(line + tl, "_sum ", 5) == 0 ||
+				                     strncmp(line + tl, "_count ", 7) == 0)));
 			}
 			assert_true(known);
 			if (line[n] == '{') {
@@ -423,13 +427,14 @@ static void metrics_parse_and_grow(void **state)
 	ok1 = check_exposition(r.body, "clover_http_requests_total{code=\"200\"}");
 	assert_true(check_exposition(r.body, "clover_runs_total{outcome=\"succeeded\"}") == 1);
 	assert_true(check_exposition(r.body, "clover_run_lateness_seconds_count") == 1);
-	assert_true(check_exposition(r.body, "clover_run_lateness_seconds_bucket{le=\"+Inf\"}") == 1);
+	assert_true(check_exposition(r.body, "clover_run_lateness_seconds_bucket{le=\"+Inf\"}") ==
+	            1);
 	assert_true(check_exposition(r.body, "clover_executors{state=\"active\"}") == 1);
 	assert_true(check_exposition(r.body, "clover_executors{state=\"disabled\"}") == 1);
 	assert_true(check_exposition(r.body, "clover_running_shards") == 3);
 	assert_true(check_exposition(r.body, "clover_leader") == 1);
-	assert_true(check_exposition(r.body,
-	                             "clover_alert_deliveries_total{outcome=\"delivered\"}") == 7);
+	assert_true(
+	    check_exposition(r.body, "clover_alert_deliveries_total{outcome=\"delivered\"}") == 7);
 	assert_true(check_exposition(r.body, "clover_store_queue_depth") >= 0);
 	assert_true(check_exposition(r.body, "clover_store_commit_seconds_count") >= 1);
 	resp_free(&r);

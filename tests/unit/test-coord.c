@@ -74,15 +74,15 @@ static void nodes_are_created_read_and_listed(void **state)
 	struct coord_node nd;
 	struct error_info e;
 
-	assert_int_equal(coord_create(c, "/clover/leader", "x", 1, COORD_PERSISTENT, NULL, false, &e),
-	                 CLOVER_ENOENT);
+	assert_int_equal(
+	    coord_create(c, "/clover/leader", "x", 1, COORD_PERSISTENT, NULL, false, &e),
+	    CLOVER_ENOENT);
 	assert_non_null(strstr(e.message, "/clover"));
 	assert_int_equal(coord_create(c, "/clover", NULL, 0, COORD_PERSISTENT, NULL, false, &e), 0);
-	assert_int_equal(coord_create(c, "/clover/b", "{\"b\":1}", 7, COORD_PERSISTENT, NULL, false,
-	                              &e),
-	                 0);
-	assert_int_equal(coord_create(c, "/clover/a/x/y", "deep", 4, COORD_PERSISTENT, NULL, true, &e),
-	                 0);
+	assert_int_equal(
+	    coord_create(c, "/clover/b", "{\"b\":1}", 7, COORD_PERSISTENT, NULL, false, &e), 0);
+	assert_int_equal(
+	    coord_create(c, "/clover/a/x/y", "deep", 4, COORD_PERSISTENT, NULL, true, &e), 0);
 	assert_int_equal(coord_create(c, "/clover/b", "", 0, COORD_PERSISTENT, NULL, false, &e),
 	                 CLOVER_EEXIST);
 	assert_int_equal(coord_create(c, "/", NULL, 0, COORD_PERSISTENT, NULL, false, &e),
@@ -123,21 +123,21 @@ static void data_must_be_text_within_the_cap(void **state)
 
 	assert_non_null(big);
 	memset(big, 'a', COORD_DATA_MAX + 1);
-	assert_int_equal(coord_create(c, "/big", big, COORD_DATA_MAX + 1, COORD_PERSISTENT, NULL,
-	                              false, &e),
-	                 CLOVER_ETOOBIG);
+	assert_int_equal(
+	    coord_create(c, "/big", big, COORD_DATA_MAX + 1, COORD_PERSISTENT, NULL, false, &e),
+	    CLOVER_ETOOBIG);
 	assert_string_equal(e.field, "data");
-	assert_int_equal(coord_create(c, "/big", big, COORD_DATA_MAX, COORD_PERSISTENT, NULL, false,
-	                              &e),
-	                 0);
+	assert_int_equal(
+	    coord_create(c, "/big", big, COORD_DATA_MAX, COORD_PERSISTENT, NULL, false, &e), 0);
 	assert_int_equal(coord_create(c, "/bin", "a\0b", 3, COORD_PERSISTENT, NULL, false, &e),
 	                 CLOVER_EINVAL);
 	assert_int_equal(coord_create(c, "/bin", "\xc3(", 2, COORD_PERSISTENT, NULL, false, &e),
 	                 CLOVER_EINVAL);
-	assert_int_equal(coord_create(c, "/bin", "\xed\xa0\x80", 3, COORD_PERSISTENT, NULL, false, &e),
-	                 CLOVER_EINVAL);
-	assert_int_equal(coord_create(c, "/bin", "caf\xc3\xa9 \xf0\x9f\x8d\x80", 10, COORD_PERSISTENT,
-	                              NULL, false, &e),
+	assert_int_equal(
+	    coord_create(c, "/bin", "\xed\xa0\x80", 3, COORD_PERSISTENT, NULL, false, &e),
+	    CLOVER_EINVAL);
+	assert_int_equal(coord_create(c, "/bin", "caf\xc3\xa9 \xf0\x9f\x8d\x80", 10,
+	                              COORD_PERSISTENT, NULL, false, &e),
 	                 0);
 	free(big);
 }
@@ -208,14 +208,14 @@ static void ephemeral_nodes_end_with_their_owner(void **state)
 	assert_string_equal(e.field, "owner");
 	assert_int_equal(coord_create(c, "/x/e1", "{}", 2, COORD_EPHEMERAL, "bad owner", true, &e),
 	                 CLOVER_EINVAL);
-	assert_int_equal(coord_create(c, "/x/e1", "{}", 2, COORD_EPHEMERAL, "executor:w1", true, &e),
-	                 0);
-	assert_int_equal(coord_create(c, "/x/e2", "{}", 2, COORD_EPHEMERAL, "executor:w1", true, &e),
-	                 0);
-	assert_int_equal(coord_create(c, "/y/z/e3", NULL, 0, COORD_EPHEMERAL, "executor:w1", true, &e),
-	                 0);
-	assert_int_equal(coord_create(c, "/x/e4", NULL, 0, COORD_EPHEMERAL, "executor:w2", true, &e),
-	                 0);
+	assert_int_equal(
+	    coord_create(c, "/x/e1", "{}", 2, COORD_EPHEMERAL, "executor:w1", true, &e), 0);
+	assert_int_equal(
+	    coord_create(c, "/x/e2", "{}", 2, COORD_EPHEMERAL, "executor:w1", true, &e), 0);
+	assert_int_equal(
+	    coord_create(c, "/y/z/e3", NULL, 0, COORD_EPHEMERAL, "executor:w1", true, &e), 0);
+	assert_int_equal(
+	    coord_create(c, "/x/e4", NULL, 0, COORD_EPHEMERAL, "executor:w2", true, &e), 0);
 	assert_int_equal(coord_create(c, "/x/e1/kid", NULL, 0, COORD_PERSISTENT, NULL, false, &e),
 	                 CLOVER_ESTATE);
 	assert_non_null(strstr(e.message, "ephemeral"));
@@ -270,8 +270,7 @@ static void *write_many(void *arg)
 		snprintf(data, sizeof(data), "%d", i);
 		if (coord_put(w->c, path, data, strlen(data), COORD_PERSISTENT, NULL, NULL))
 			return (void *)1;
-		if (coord_set(w->c, "/t/shared", data, strlen(data), COORD_ANY_VERSION, NULL,
-		              NULL))
+		if (coord_set(w->c, "/t/shared", data, strlen(data), COORD_ANY_VERSION, NULL, NULL))
 			return (void *)1;
 	}
 	return NULL;
@@ -284,7 +283,8 @@ static void concurrent_writers_keep_the_tree_whole(void **state)
 	pthread_t th[4];
 	struct coord_node nd;
 
-	assert_int_equal(coord_create(c, "/t/shared", NULL, 0, COORD_PERSISTENT, NULL, true, NULL), 0);
+	assert_int_equal(coord_create(c, "/t/shared", NULL, 0, COORD_PERSISTENT, NULL, true, NULL),
+	                 0);
 	for (int i = 0; i < 4; i++) {
 		w[i] = (struct writer){c, i};
 		assert_int_equal(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
@@ -313,7 +313,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(put_creates_or_replaces, setup, teardown),
 	    cmocka_unit_test_setup_teardown(ephemeral_nodes_end_with_their_owner, setup, teardown),
 	    cmocka_unit_test_setup_teardown(many_owners_expire_in_one_call, setup, teardown),
-	    cmocka_unit_test_setup_teardown(concurrent_writers_keep_the_tree_whole, setup, teardown),
+	    cmocka_unit_test_setup_teardown(concurrent_writers_keep_the_tree_whole, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

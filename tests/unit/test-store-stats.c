@@ -86,9 +86,8 @@ static void runs_are_counted_once_when_final(void **state)
 	assert_int_equal(st.finished[RUN_SKIPPED], 1);
 	assert_int_equal(st.finished[RUN_TIMED_OUT], 1);
 	assert_int_equal(st.finished[RUN_RUNNING], 0);
-	assert_int_equal(st.lateness[store_bucket(store_lateness_bounds_ms,
-	                                          STORE_LATENESS_BUCKETS, 10)],
-	                 1);
+	assert_int_equal(
+	    st.lateness[store_bucket(store_lateness_bounds_ms, STORE_LATENESS_BUCKETS, 10)], 1);
 	assert_int_equal(st.lateness_sum_ms, 10 + 40 + 3000 + MIN_MS);
 	assert_true(st.commits >= 1);
 
@@ -125,7 +124,8 @@ static void the_windows_move_with_now(void **state)
 
 	submit(f, 1, RUN_SUCCEEDED, RUN_TRIG_SCHEDULE, NOW - 90 * MIN_MS, NOW - 90 * MIN_MS,
 	       NOW - 90 * MIN_MS);
-	submit(f, 2, RUN_LOST, RUN_TRIG_SCHEDULE, NOW - 25 * 60 * MIN_MS, 0, NOW - 25 * 60 * MIN_MS);
+	submit(f, 2, RUN_LOST, RUN_TRIG_SCHEDULE, NOW - 25 * 60 * MIN_MS, 0,
+	       NOW - 25 * 60 * MIN_MS);
 	submit(f, 3, RUN_CANCELLED, RUN_TRIG_SCHEDULE, NOW + 5 * MIN_MS, 0, NOW + 5 * MIN_MS);
 	assert_int_equal(store_flush(f->s), 0);
 	assert_int_equal(store_run_stats(f->s, NOW, &rs), 0);
@@ -202,8 +202,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(runs_are_counted_once_when_final, fx_setup,
 	                                    fx_teardown),
 	    cmocka_unit_test_setup_teardown(the_windows_move_with_now, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(duplicate_fires_are_not_counted, fx_setup,
-	                                    fx_teardown),
+	    cmocka_unit_test_setup_teardown(duplicate_fires_are_not_counted, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(the_rollup_is_pruned_with_the_runs, fx_setup,
 	                                    fx_teardown),
 	    cmocka_unit_test(buckets_are_log_scale_and_monotonic),
