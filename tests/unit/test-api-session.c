@@ -277,6 +277,40 @@ static void console_files_are_embedded_with_csp(void **state)
 	resp_free(&r);
 }
 
+static void store_keeps_only_hashes_and_prunes_expired_sessions(void **state)
+{
+	struct harness *h = *state;
+	struct store_session ss = {0}, got;
+	char secret[AUTH_SESSION_SECRET_LEN + 1], hash[AUTH_HASH_HEX_LEN + 1];
+	struct auth_identity who;
+	struct error_info e;
+	int64_t now = time_wall_ms();
+
+	/* What the store has is the hash of the cookie's secret, not the secret. */
+	assert_int_equal(auth_login(h->store, "viewer", PASSWORD, now, secret, &who, &e), 0);
+	assert_int_equal(store_session_find(h->store, secret, &got), CLOVER_ENOENT);
+	auth_token_hash(secret, hash);
+	assert_int_equal(store_session_find(h->store, hash, &got), 0);
+	assert_string_equal(got.user, "viewer");
+	assert_true(got.expires_at == now + AUTH_SESSION_TTL_MS);
+	store_session_clear(&got);
+
+	/* An expired session is deleted when the next one is stored. */
+	ss.hash = "0000000000000000000000000000000000000000000000000000000000000001";
+	ss.user = "viewer";
+	ss.created_at = now - 2 * AUTH_SESSION_TTL_MS;
+	ss.expires_at = now - AUTH_SESSION_TTL_MS;
+	assert_int_equal(store_session_put(h->store, &ss), 0);
+	assert_int_equal(store_session_find(h->store, ss.hash, &got), 0);
+	store_session_clear(&got);
+	assert_int_equal(auth_login(h->store, "viewer", PASSWORD, now, secret, &who, &e), 0);
+	assert_int_equal(store_session_find(h->store, ss.hash, &got), CLOVER_ENOENT);
+	assert_int_equal(auth_logout(h->store, secret), 0);
+	assert_int_equal(auth_logout(h->store, secret), CLOVER_ENOENT);
+	assert_int_equal(store_session_put(h->store, &(struct store_session){.hash = "x"}),
+	                 CLOVER_EINVAL);
+}
+
 /* Runs last: it leaves 127.0.0.1 blocked for a minute. */
 static void password_guessing_is_cut_off_per_address(void **state)
 {
@@ -321,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(logout_and_expiry_end_the_session),
 	    cmocka_unit_test(sessions_die_with_their_user),
 	    cmocka_unit_test(console_files_are_embedded_with_csp),
+	    cmocka_unit_test(store_keeps_only_hashes_and_prunes_expired_sessions),
 	    cmocka_unit_test(password_guessing_is_cut_off_per_address),
 	};
 	int rc;
