@@ -293,6 +293,9 @@ try {
     await go('#/cluster');
     await page.locator('#executors-table tr[data-executor="local"]').waitFor();
     await page.locator('#schedulers-table tbody tr').first().waitFor();
+    // Standalone: one scheduler, the leader, epoch 1, the single partition.
+    await page.locator('#schedulers-table tbody tr:has(.b-leader) td:nth-child(3)', { hasText: '1' }).waitFor();
+    await page.locator('#schedulers-table tbody tr:has(.b-leader) td:nth-child(4)', { hasText: '1' }).waitFor();
     await page.locator('#coord .card, #coord .unavailable').first().waitFor();
     const coord = await apiCall(srv, 'GET', '/coord?path=/');
     if (coord.status !== 200) {

@@ -25,14 +25,27 @@ export async function clusterPage(main, params, query) {
     }
     modeEl.textContent = c.mode ? '(' + c.mode + ')' : '';
     const ss = c.schedulers || [];
+    // Epoch and partitions come from the tree when /cluster does not say them.
+    const [leader, assign] = await Promise.all(['/clover/leader', '/clover/assignment'].map((p) =>
+      api('GET', '/coord' + qs({ path: p })).then((n) => JSON.parse(n.data || 'null')).catch(() => null)));
+    const owners = assign && assign.owners ? Object.values(assign.owners) : [];
+    const parts = (s) => {
+      if (Array.isArray(s.partitions)) return String(s.partitions.length);
+      if (s.partitions !== undefined) return String(s.partitions);
+      if (!owners.length) return '—';
+      const mine = owners.filter((o) => o === s.id).length;
+      return String(mine || (ss.length === 1 ? owners.length : 0));
+    };
+    const epoch = (s) => s.epoch !== undefined ? String(s.epoch)
+      : c.epoch !== undefined ? String(c.epoch) : leader && s.leader ? String(leader.epoch) : '—';
     mount(sched, h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'schedulers-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Id'), h('th', {}, 'Role'), h('th', {}, 'Epoch'), h('th', {}, 'Partitions'),
         h('th', { class: 'hide-narrow' }, 'Address'), h('th', {}, 'Version'))),
       h('tbody', {}, ss.map((s) => h('tr', {},
         h('td', {}, s.id),
         h('td', {}, s.leader ? badge('leader') : 'follower'),
-        h('td', {}, s.epoch !== undefined ? String(s.epoch) : (c.epoch !== undefined ? String(c.epoch) : '—')),
-        h('td', {}, Array.isArray(s.partitions) ? String(s.partitions.length) : s.partitions !== undefined ? String(s.partitions) : 'all'),
+        h('td', {}, epoch(s)),
+        h('td', {}, parts(s)),
         h('td', { class: 'hide-narrow mono' }, s.api || s.address || ''),
         h('td', {}, s.version || '')))))));
     renderExecutors(c.executors || []);
