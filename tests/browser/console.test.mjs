@@ -345,7 +345,14 @@ try {
     await page.locator('#events-table td.msg', { hasText: 'login: user admin' }).first().waitFor();
     await page.fill('#ev-q', '');
     await page.fill('#ev-source', 'notify');
-    await page.locator('#events-table tbody tr').first().waitFor();
+    // Filtered on the server: only the alert deliveries remain.
+    for (const t0 = Date.now(); ;) {
+      const sources = await page.locator('#events-table tbody td:nth-child(3)').allTextContents();
+      if (sources.length && sources.every((x) => x === 'notify')) break;
+      assert.ok(Date.now() - t0 < T, 'the source filter applies: ' + sources.join(','));
+      await page.waitForTimeout(100);
+    }
+    await page.locator('#events-table td.msg', { hasText: 'alert delivered by email to ops-team' }).waitFor();
     await shot('logs');
     await page.click('#tab-failed');
     await page.locator('#failed-runs a', { hasText: 'console-fails' }).waitFor();
