@@ -93,7 +93,8 @@ start_server() {
 	PID=$!
 	PORT=
 	for _ in $(seq 100); do
-		if [ "$(grep -c 'is running' "$DIR/server.out")" -ge "$STARTS" ]; then
+		n=$(grep -c 'is running' "$DIR/server.out" 2>/dev/null)
+		if [ "${n:-0}" -ge "$STARTS" ]; then
 			PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DIR/server.out" | tail -1 | cut -d: -f3)
 			break
 		fi
