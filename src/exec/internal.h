@@ -37,8 +37,8 @@ enum exec_kill_kind {
 };
 
 struct exec_task {
-	struct exec_task *next;  /* queue link */
-	struct heap_node later;  /* in exec_pool.later while not yet due */
+	struct exec_task *next;  /* queue link (the FIFO, or the list of later tasks) */
+	struct heap_node later;  /* in exec_pool.later while not yet due, if out of order */
 	struct exec_request req; /* strings point into `strs`; holds a spec reference */
 	atomic_int kill;         /* enum exec_kill_kind */
 	atomic_bool done;        /* its FINISHED event is on its way */
@@ -76,6 +76,12 @@ struct exec_pool {
 	 * one by one, not all at once.
 	 */
 	struct heap later;
+	/*
+	 * Most tasks come in instant order (a scheduler's lead window): those wait
+	 * in this list instead, appended and taken in O(1); `later` holds only
+	 * the ones that arrive before an instant already listed.
+	 */
+	struct exec_task *lhead, *ltail;
 	pthread_cond_t tcond; /* the timer thread waits here */
 	pthread_t timer;
 	bool timer_started;

@@ -8,8 +8,9 @@
  * task (FINISHED CANCELLED at once, never STARTED) or flags a running one and
  * wakes its worker, which stops it (process group TERM, grace, KILL).
  *
- * A task whose not_before is ahead waits in the `later` heap, not on a
- * worker, until the timer thread moves it to the queue (see timer_main).
+ * A task whose not_before is ahead waits, not on a worker, in a list kept in
+ * instant order (or, when it arrives out of order, in the `later` heap) until
+ * the timer thread moves it to the queue (see timer_main).
  *
  * The hot path (one noop run) costs one malloc, one mutex hand-off on each
  * side and a condvar signal only when a worker is asleep.
@@ -225,11 +226,65 @@ static void fifo_push(struct exec_pool *p, struct exec_task *t)
 	p->tail = t;
 }
 
+/* The task waiting for the earliest instant, or NULL. Called with p->lock held. */
+static struct exec_task *later_min(struct exec_pool *p)
+{
+	struct heap_node *n = heap_min(&p->later);
+
+	if (n != NULL && (p->lhead == NULL || n->deadline < p->lhead->req.not_before))
+		return container_of(n, struct exec_task, later);
+	return p->lhead;
+}
+
+/* Takes `t`, found by later_min(), out of the waiting tasks. */
+static void later_take_min(struct exec_pool *p, struct exec_task *t)
+{
+	if (t == p->lhead) {
+		p->lhead = t->next;
+		if (p->lhead == NULL)
+			p->ltail = NULL;
+	} else {
+		heap_remove(&p->later, &t->later);
+	}
+}
+
 /*
- * The timer thread: moves each task of `later` to the FIFO when its
- * not_before comes (the realtime clock, as not_before is wall-clock time), in
- * instant order, TIMER_CHUNK at a time so that submitters and workers get the
- * lock between chunks of a burst of 50,000.
+ * Moves the list's tasks that are due at `now` to the FIFO in one splice
+ * unless the heap holds an earlier one (then later_min() interleaves them).
+ * Returns how many moved. Called with p->lock held.
+ */
+static int later_list_due(struct exec_pool *p, int64_t now)
+{
+	struct heap_node *n = heap_min(&p->later);
+	struct exec_task *last = NULL, *t;
+	int moved = 0;
+
+	if (n != NULL && n->deadline <= now)
+		return 0;
+	for (t = p->lhead; t != NULL && t->req.not_before <= now; t = t->next) {
+		last = t;
+		moved++;
+	}
+	if (last == NULL)
+		return 0;
+	if (p->tail)
+		p->tail->next = p->lhead;
+	else
+		p->head = p->lhead;
+	p->tail = last;
+	p->lhead = last->next;
+	last->next = NULL;
+	if (p->lhead == NULL)
+		p->ltail = NULL;
+	return moved;
+}
+
+/*
+ * The timer thread: moves each waiting task to the FIFO when its not_before
+ * comes (the realtime clock, as not_before is wall-clock time), in instant
+ * order: the due part of the list in one splice, tasks of the heap
+ * TIMER_CHUNK at a time so that submitters and workers get the lock between
+ * chunks of a burst.
  */
 #define TIMER_CHUNK 256
 
@@ -239,25 +294,26 @@ static void *timer_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		struct heap_node *n;
+		struct exec_task *t;
 		int64_t now = time_wall_ms();
 		int moved = 0;
 
-		while (moved < TIMER_CHUNK && (n = heap_min(&p->later)) != NULL &&
-		       n->deadline <= now) {
-			heap_remove(&p->later, n);
-			fifo_push(p, container_of(n, struct exec_task, later));
+		moved = later_list_due(p, now);
+		while (moved < TIMER_CHUNK && (t = later_min(p)) != NULL &&
+		       t->req.not_before <= now) {
+			later_take_min(p, t);
+			fifo_push(p, t);
 			moved++;
 		}
 		if (moved > 0) {
 			wake_one(p);
 			pthread_mutex_unlock(&p->lock);
 			pthread_mutex_lock(&p->lock);
-		} else if (n == NULL) {
+		} else if (t == NULL) {
 			pthread_cond_wait(&p->tcond, &p->lock);
 		} else {
-			struct timespec ts = {(time_t)(n->deadline / 1000),
-			                      (long)(n->deadline % 1000) * 1000000L};
+			struct timespec ts = {(time_t)(t->req.not_before / 1000),
+			                      (long)(t->req.not_before % 1000) * 1000000L};
 
 			pthread_cond_timedwait(&p->tcond, &p->lock, &ts);
 		}
@@ -439,8 +495,10 @@ void exec_pool_free(struct exec_pool *p)
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	/* The tasks not yet due join the queue's, to be cancelled with them. */
-	for (struct heap_node *n; (n = heap_pop(&p->later)) != NULL;)
-		fifo_push(p, container_of(n, struct exec_task, later));
+	for (struct exec_task *t; (t = later_min(p)) != NULL;) {
+		later_take_min(p, t);
+		fifo_push(p, t);
+	}
 	q = p->head;
 	p->head = p->tail = NULL;
 	p->queued = 0;
@@ -551,7 +609,7 @@ int exec_submit(struct exec_pool *p, const struct exec_request *req)
 		rc = CLOVER_ESTATE;
 	else if (p->queued >= p->opt.queue_max)
 		rc = CLOVER_EAGAIN;
-	else if (later)
+	else if (later && p->ltail && t->req.not_before < p->ltail->req.not_before)
 		rc = heap_insert(&p->later, &t->later, t->req.not_before);
 	if (rc) {
 		pthread_mutex_unlock(&p->lock);
@@ -564,8 +622,17 @@ int exec_submit(struct exec_pool *p, const struct exec_request *req)
 	if (!later) {
 		fifo_push(p, t);
 		wake_one(p);
-	} else if (heap_min(&p->later) == &t->later) {
-		pthread_cond_signal(&p->tcond); /* a new earliest instant */
+	} else {
+		if (!heap_contains(&p->later, &t->later)) { /* in order: the list */
+			t->next = NULL;
+			if (p->ltail)
+				p->ltail->next = t;
+			else
+				p->lhead = t;
+			p->ltail = t;
+		}
+		if (later_min(p) == t)
+			pthread_cond_signal(&p->tcond); /* a new earliest instant */
 	}
 	pthread_mutex_unlock(&p->lock);
 	return 0;
@@ -618,6 +685,19 @@ int exec_kill(struct exec_pool *p, int64_t run_id, int shard, int attempt, bool 
 			p->head = t->next;
 		if (p->tail == t)
 			p->tail = prev;
+	}
+	if (t == NULL) {
+		for (t = p->lhead, prev = NULL; t != NULL; prev = t, t = t->next)
+			if (task_is(t, run_id, shard, attempt))
+				break;
+		if (t != NULL) {
+			if (prev)
+				prev->next = t->next;
+			else
+				p->lhead = t->next;
+			if (p->ltail == t)
+				p->ltail = prev;
+		}
 	}
 	for (size_t i = 0; t == NULL && i < p->later.n; i++) {
 		struct exec_task *c = container_of(p->later.v[i].node, struct exec_task, later);

@@ -149,8 +149,14 @@ static void test_waiting_shards_leave_workers_free(void **state)
 	assert_int_equal(exec_submit(p, &req), 0);
 	req.run_id = 3, req.not_before = now + 60000;
 	assert_int_equal(exec_submit(p, &req), 0);
+	req.run_id = 5, req.not_before = now + 300; /* before one already waiting */
+	assert_int_equal(exec_submit(p, &req), 0);
 	req.run_id = 4, req.not_before = 0;
 	assert_int_equal(exec_submit(p, &req), 0);
+	assert_int_equal(exec_kill(p, 5, 0, 1, false), 0);
+	c = rec_wait(&r, 5, EXEC_EV_FINISHED, 0);
+	assert_int_equal(c.state, RUN_CANCELLED);
+	rec_ev_free(&c);
 	c = rec_wait(&r, 4, EXEC_EV_FINISHED, 5000);
 	assert_true(c.at < now + 200);
 	a = rec_wait(&r, 1, EXEC_EV_STARTED, 5000);
