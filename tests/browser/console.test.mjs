@@ -396,7 +396,9 @@ try {
     await page.setViewportSize({ width: 390, height: 844 });
     await go('#/');
     await page.locator('h1', { hasText: 'Dashboard' }).waitFor();
-    await page.waitForTimeout(300);
+    await page.locator('#counts .count, .unavailable').first().waitFor();
+    const dashOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(dashOverflow <= 1, `the dashboard scrolls sideways by ${dashOverflow} px at phone width`);
     await shot('dashboard-phone');
     await go('#/jobs');
     await page.locator('#jobs-table tbody tr').first().waitFor();

@@ -11,15 +11,19 @@ export async function contactsPage(main) {
   const pagerBox = h('div');
   const formBox = h('div');
 
+  let seq = 0;
   async function load() {
+    const mine = ++seq; // only the latest answer is shown
     let r;
     try {
       r = await api('GET', '/contacts' + qs({ search, after: pager.cursor, limit: 50 }));
     } catch (e) {
+      if (mine !== seq) return;
       mount(tbody);
       mount(status, unavailable('Contacts', e));
       return;
     }
+    if (mine !== seq) return;
     pager.next = r.next;
     mount(tbody, r.contacts.map((c) => h('tr', { 'data-contact': c.name },
       h('td', {}, c.name),

@@ -75,7 +75,7 @@ export async function jobsPage(main, params, query) {
     try {
       r = await api('GET', '/jobs' + qs({ search, paused, label, contact, after: pager.cursor, limit: PAGE }));
     } catch (e) {
-      status.textContent = errorText(e);
+      if (mine === seq) status.textContent = errorText(e);
       return;
     }
     if (mine !== seq) return; // a newer search answered first
@@ -144,14 +144,17 @@ export function runsTable(filter, { refreshMs = 0, id = 'runs-table' } = {}) {
     h('thead', {}, h('tr', {}, h('th', {}, 'Run'), filter.job ? null : h('th', {}, 'Job'), h('th', {}, 'Scheduled'),
       h('th', { class: 'hide-narrow' }, 'Trigger'), h('th', {}, 'State'), h('th', {}, 'Duration'), h('th', { class: 'hide-narrow' }, 'Reason'))),
     tbody)), status, pagerBox);
+  let seq = 0;
   async function load() {
+    const mine = ++seq; // a refresh and a page change may cross: the latest wins
     let r;
     try {
       r = await api('GET', '/runs' + qs({ ...filter, before: pager.cursor, limit: 20 }));
     } catch (e) {
-      status.textContent = errorText(e);
+      if (mine === seq) status.textContent = errorText(e);
       return;
     }
+    if (mine !== seq) return;
     pager.next = r.next;
     mount(tbody, r.runs.map((run) => h('tr', { 'data-run': run.id },
       h('td', {}, h('a', { href: '#/runs/' + run.id }, '#' + run.id)),

@@ -38,7 +38,9 @@ export async function logsPage(main, params, query) {
   const status = h('div', { class: 'muted' });
   const pagerBox = h('div');
 
+  let seq = 0;
   async function load() {
+    const mine = ++seq; // filters typed quickly: only the latest answer is shown
     const p = { ...f, before: pager.cursor, limit: 50 };
     if (p.from) p.from = new Date(p.from).toISOString();
     if (p.to) p.to = new Date(p.to).toISOString();
@@ -46,10 +48,12 @@ export async function logsPage(main, params, query) {
     try {
       r = await api('GET', '/events' + qs(p));
     } catch (e) {
+      if (mine !== seq) return;
       mount(tbody);
       mount(status, e.status === 400 ? h('p', { class: 'error' }, e.message) : unavailable('The event log', e));
       return;
     }
+    if (mine !== seq) return;
     pager.next = r.next;
     mount(tbody, r.events.map((ev) => h('tr', { class: 'lvl-' + ev.level },
       h('td', { class: 'nowrap' }, fmtTime(ev.at)),
