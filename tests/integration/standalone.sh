@@ -34,8 +34,10 @@ start_server() {
 		--drain-grace 10s >>"$DIR/server.out" 2>>"$DIR/server.err" &
 	PID=$!
 	for _ in $(seq 100); do
-		PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$DIR/server.out" 2>/dev/null | tail -1 | cut -d: -f3)
-		if [ -n "$PORT" ] && [ "$(grep -c 'is running' "$DIR/server.out")" -ge "$STARTS" ]; then
+		# The port of this start's banner: wait until its API line is there,
+		# or a restart would be handed the previous server's port.
+		if [ "$(grep -c '  API: ' "$DIR/server.out" 2>/dev/null)" -ge "$STARTS" ]; then
+			PORT=$(grep '  API: ' "$DIR/server.out" | tail -1 | grep -o 'http://127.0.0.1:[0-9]*' | cut -d: -f3)
 			export CLOVER_SERVER="http://127.0.0.1:$PORT"
 			return 0
 		fi
