@@ -850,8 +850,13 @@ static int add_cursor(struct buf *path, const char *param, const json_t *cur)
 	return cli_query_add(path, param, num);
 }
 
-int cli_get_pages(struct cli_client *c, const char *query, const char *key, const char *cursor,
-		  long long limit, long long page_max, json_t **all, json_t **next)
+/*
+ * The pages of cli_print_list(): on CLI_EXIT_OK, *all holds the items and
+ * *next the cursor after the last page (JSON null when there is none), both
+ * new references.
+ */
+static int get_pages(struct cli_client *c, const char *query, const char *key, const char *cursor,
+		     long long limit, long long page_max, json_t **all, json_t **next)
 {
 	struct buf path;
 	json_t *page = NULL, *cur = NULL; /* cur: where the next page starts (owned) */
@@ -913,5 +918,26 @@ out:
 	json_decref(cur);
 	json_decref(page);
 	buf_free(&path);
+	return rc;
+}
+
+int cli_print_list(struct cli_client *c, enum cli_output output, const char *query,
+		   const char *key, const char *cursor, long long limit, long long page_max,
+		   int (*table)(const json_t *items))
+{
+	json_t *all = NULL, *next = NULL, *doc;
+	int rc = get_pages(c, query, key, cursor, limit, page_max, &all, &next);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (output == CLI_OUTPUT_JSON) {
+		doc = json_pack("{s:O, s:O}", key, all, "next", next);
+		rc = doc ? cli_print_json(doc) : CLI_EXIT_FAIL;
+		json_decref(doc);
+	} else {
+		rc = table(all);
+	}
+	json_decref(all);
+	json_decref(next);
 	return rc;
 }

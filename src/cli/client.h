@@ -231,17 +231,19 @@ int cli_call_json(struct cli_client *c, const char *method, const char *path, co
 		  long *status, json_t **out);
 
 /*
- * GETs a listing page by page. `query` is the path with its filters
- * ("/jobs?search=x"; it may hold buf-escaped values), `key` the member that
- * holds the items ("jobs"), `cursor` the query parameter that continues after
- * a page ("after" for a name cursor, "before" for an id cursor). Stops after
- * `limit` items (0: all) or at the last page, asking at most `page_max` a
- * page. On CLI_EXIT_OK, *all holds the items and *next the server's cursor
- * after the last page fetched (JSON null when there is none), both new
- * references; otherwise a message was printed and the exit status returned.
+ * GETs a listing page by page and prints it. `query` is the path with its
+ * filters ("/jobs?search=x"; it may hold buf-escaped values), `key` the
+ * member that holds the items ("jobs"), `cursor` the query parameter that
+ * continues after a page ("after" for a name cursor, "before" for an id
+ * cursor). Stops after `limit` items (0: all) or at the last page, asking at
+ * most `page_max` a page. Prints, with CLI_OUTPUT_JSON, the object
+ * {"<key>": [all items], "next": the cursor after the last page fetched, or
+ * null}, else what `table` prints of the items. Returns the exit status (a
+ * message was printed on failure).
  */
-int cli_get_pages(struct cli_client *c, const char *query, const char *key, const char *cursor,
-		  long long limit, long long page_max, json_t **all, json_t **next);
+int cli_print_list(struct cli_client *c, enum cli_output output, const char *query,
+		   const char *key, const char *cursor, long long limit, long long page_max,
+		   int (*table)(const json_t *items));
 
 /* Prints `j` indented by two spaces, then a newline, to standard output. */
 int cli_print_json(const json_t *j);

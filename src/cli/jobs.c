@@ -229,7 +229,6 @@ static int job_ls(int argc, char **argv)
 	struct cli_cmdline cl;
 	struct cli_client c;
 	struct buf query;
-	json_t *all = NULL, *next = NULL, *doc;
 	int rc = cli_parse(&ls_cmd, argc, argv, ls_opt, &o, &cl);
 
 	if (rc != CLI_CONTINUE)
@@ -244,19 +243,9 @@ static int job_ls(int argc, char **argv)
 		rc = CLI_EXIT_FAIL;
 		goto out;
 	}
-	rc = cli_get_pages(&c, query.data, "jobs", "after", o.limit, JOBS_PAGE_MAX, &all, &next);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	if (cl.g.output == CLI_OUTPUT_JSON) {
-		doc = json_pack("{s:O, s:O}", "jobs", all, "next", next);
-		rc = doc ? cli_print_json(doc) : CLI_EXIT_FAIL;
-		json_decref(doc);
-	} else {
-		rc = jobs_table(all);
-	}
+	rc = cli_print_list(&c, cl.g.output, query.data, "jobs", "after", o.limit, JOBS_PAGE_MAX,
+			    jobs_table);
 out:
-	json_decref(all);
-	json_decref(next);
 	buf_free(&query);
 	cli_client_close(&c);
 	return rc;

@@ -183,7 +183,6 @@ int cli_runs_main(int argc, char **argv)
 	struct cli_cmdline cl;
 	struct cli_client c;
 	struct buf query;
-	json_t *all = NULL, *next = NULL, *doc;
 	int rc = cli_parse(&runs_cmd, argc, argv, runs_opt, &o, &cl);
 
 	if (rc != CLI_CONTINUE)
@@ -198,19 +197,9 @@ int cli_runs_main(int argc, char **argv)
 		rc = CLI_EXIT_FAIL;
 		goto out;
 	}
-	rc = cli_get_pages(&c, query.data, "runs", "before", o.limit, RUNS_PAGE_MAX, &all, &next);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	if (cl.g.output == CLI_OUTPUT_JSON) {
-		doc = json_pack("{s:O, s:O}", "runs", all, "next", next);
-		rc = doc ? cli_print_json(doc) : CLI_EXIT_FAIL;
-		json_decref(doc);
-	} else {
-		rc = runs_table(all);
-	}
+	rc = cli_print_list(&c, cl.g.output, query.data, "runs", "before", o.limit, RUNS_PAGE_MAX,
+			    runs_table);
 out:
-	json_decref(all);
-	json_decref(next);
 	buf_free(&query);
 	cli_client_close(&c);
 	return rc;
