@@ -239,18 +239,20 @@ static void reply_contact(struct api_req *rq, struct api_resp *rs, int status, c
 	store_contact_clear(&c);
 }
 
+static json_t *contact_item(const struct api_req *rq, const void *rec)
+{
+	return api_contact_json(rec, rq->who.role >= STORE_ROLE_OPERATOR);
+}
+
 /* GET /contacts?search=&oncall=&after=&limit=: one page in name order, with
  * "next" set to the last name when the page is full. */
 void api_contacts_list(struct api_req *rq, struct api_resp *rs)
 {
 	struct store_contact_filter f = {.oncall = -1};
 	struct store_contact *cs = NULL;
-	bool full = rq->who.role >= STORE_ROLE_OPERATOR;
 	const char *v;
-	json_t *arr, *doc;
 	int64_t limit;
 	size_t n = 0;
-	bool ok;
 	int rc;
 
 	v = api_query(rq, "search");
@@ -289,28 +291,11 @@ void api_contacts_list(struct api_req *rq, struct api_resp *rs)
 		api_reply_rc(rs, rc, NULL);
 		return;
 	}
-	arr = json_array();
-	ok = arr != NULL;
-	for (size_t i = 0; i < n; i++) {
-		json_t *j = ok ? api_contact_json(&cs[i], full) : NULL;
-
-		if (j == NULL || json_array_append_new(arr, j) != 0)
-			ok = false;
-	}
-	doc = ok ? json_pack("{s:o, s:o}", "contacts", arr, "next",
-	                     n > 0 && n == (size_t)limit ? json_string(cs[n - 1].name)
-	                                                 : json_null())
-	         : NULL;
-	if (!ok)
-		json_decref(arr);
+	api_reply_page(rq, rs, "contacts", cs, n, sizeof(*cs), contact_item,
+	               n > 0 && n == (size_t)limit ? json_string(cs[n - 1].name) : NULL);
 	for (size_t i = 0; i < n; i++)
 		store_contact_clear(&cs[i]);
 	free(cs);
-	if (doc == NULL) {
-		api_reply_error(rs, 500, "internal", NULL, "cannot list contacts");
-		return;
-	}
-	api_reply_json(rs, 200, doc);
 }
 
 /* POST /contacts: creates a contact; 201, 409 when the name is taken, 422. */

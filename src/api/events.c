@@ -37,6 +37,12 @@ json_t *api_event_json(const struct store_event *ev)
 	                 api_str_json(ev->message));
 }
 
+static json_t *event_item(const struct api_req *rq, const void *rec)
+{
+	(void)rq;
+	return api_event_json(rec);
+}
+
 /*
  * GET /events?level=&source=&job=&q=&from=&to=&before=&limit=: one page of
  * events, newest first, with "next" (the id to pass as `before`) when the
@@ -48,10 +54,8 @@ void api_events_list(struct api_req *rq, struct api_resp *rs)
 	struct store_event_filter f = {.level = -1};
 	struct store_event *evs = NULL;
 	const char *v;
-	json_t *arr, *doc;
 	int64_t limit, before;
 	size_t n = 0;
-	bool ok;
 	int rc;
 
 	v = api_query(rq, "level");
@@ -110,26 +114,9 @@ void api_events_list(struct api_req *rq, struct api_resp *rs)
 		api_reply_rc(rs, rc, NULL);
 		return;
 	}
-	arr = json_array();
-	ok = arr != NULL;
-	for (size_t i = 0; i < n; i++) {
-		json_t *j = ok ? api_event_json(&evs[i]) : NULL;
-
-		if (j == NULL || json_array_append_new(arr, j) != 0)
-			ok = false;
-	}
-	doc = ok ? json_pack("{s:o, s:o}", "events", arr, "next",
-	                     n > 0 && n == (size_t)limit ? json_integer(evs[n - 1].id)
-	                                                 : json_null())
-	         : NULL;
-	if (!ok)
-		json_decref(arr);
+	api_reply_page(rq, rs, "events", evs, n, sizeof(*evs), event_item,
+	               n > 0 && n == (size_t)limit ? json_integer(evs[n - 1].id) : NULL);
 	for (size_t i = 0; i < n; i++)
 		store_event_clear(&evs[i]);
 	free(evs);
-	if (doc == NULL) {
-		api_reply_error(rs, 500, "internal", NULL, "cannot list events");
-		return;
-	}
-	api_reply_json(rs, 200, doc);
 }

@@ -159,6 +159,16 @@ bool api_require_role(const struct api_req *rq, struct api_resp *rs, enum store_
  * event, never a secret); events are throttled (see struct api).
  */
 void api_auth_failure(const struct api_req *rq, const char *msg);
+/* Makes the JSON of one listed record; NULL when out of memory. */
+typedef json_t *api_item_json_fn(const struct api_req *rq, const void *rec);
+/*
+ * Replies 200 {"<key>": [the JSON of each of the `n` records of `size` bytes
+ * at `recs`], "next": next}, `next` being stolen (NULL: JSON null; callers
+ * pass the cursor of a full page); 500 when out of memory. The records stay
+ * the caller's.
+ */
+void api_reply_page(struct api_req *rq, struct api_resp *rs, const char *key, const void *recs,
+                    size_t n, size_t size, api_item_json_fn *item, json_t *next);
 /* Records an event in the store's system log (failures are only logged). */
 void api_event(const struct api_req *rq, enum store_level level, const char *source,
                const char *job, const char *fmt, ...) __attribute__((format(printf, 5, 6)));

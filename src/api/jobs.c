@@ -93,6 +93,11 @@ static struct job_spec *body_spec(struct api_req *rq, struct api_resp *rs, bool 
 	return NULL;
 }
 
+static json_t *job_item(const struct api_req *rq, const void *rec)
+{
+	return api_job_json(rec, NULL, rq->now);
+}
+
 /* GET /jobs?search=&paused=&label=k=v&contact=&after=&limit=: one page of JOB objects
  * in name order, with "next" set to the last name when the page is full. 400 on a bad
  * parameter. `contact` keeps the jobs whose spec names that contact. */
@@ -102,10 +107,8 @@ void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 	struct store_job *jobs = NULL;
 	char label[512];
 	const char *v;
-	json_t *arr, *doc;
 	int64_t limit;
 	size_t n = 0;
-	bool ok = true;
 	int rc;
 
 	v = api_query(rq, "search");
@@ -168,28 +171,11 @@ void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 		api_reply_rc(rs, rc, NULL);
 		return;
 	}
-	arr = json_array();
-	ok = arr != NULL;
-	for (size_t i = 0; i < n; i++) {
-		json_t *j = ok ? api_job_json(&jobs[i], NULL, rq->now) : NULL;
-
-		if (j == NULL || json_array_append_new(arr, j) != 0)
-			ok = false;
-	}
-	doc = ok ? json_pack("{s:o, s:o}", "jobs", arr, "next",
-	                     n > 0 && n == (size_t)limit ? json_string(jobs[n - 1].name)
-	                                                 : json_null())
-	         : NULL;
-	if (!ok)
-		json_decref(arr);
+	api_reply_page(rq, rs, "jobs", jobs, n, sizeof(*jobs), job_item,
+	               n > 0 && n == (size_t)limit ? json_string(jobs[n - 1].name) : NULL);
 	for (size_t i = 0; i < n; i++)
 		store_job_clear(&jobs[i]);
 	free(jobs);
-	if (doc == NULL) {
-		api_reply_error(rs, 500, "internal", NULL, "cannot list jobs");
-		return;
-	}
-	api_reply_json(rs, 200, doc);
 }
 
 /* POST /jobs: creates the job in the body; 201 JOB, 409 when the name is taken,

@@ -15,6 +15,12 @@
 
 #define LOG_PAGE_MAX (1024 * 1024)
 
+static json_t *run_item(const struct api_req *rq, const void *rec)
+{
+	(void)rq;
+	return api_run_json(rec);
+}
+
 /* GET /runs?job=&state=&from=&to=&before=&limit=: RUN objects, newest first, with
  * "next" set to the last id when the page is full. 400 on a bad parameter. */
 void api_runs_list(struct api_req *rq, struct api_resp *rs)
@@ -22,10 +28,8 @@ void api_runs_list(struct api_req *rq, struct api_resp *rs)
 	struct store_run_filter f = {.state = -1};
 	struct run_rec *runs = NULL;
 	const char *v;
-	json_t *arr, *doc = NULL;
 	int64_t limit;
 	size_t n = 0;
-	bool ok;
 	int rc;
 
 	v = api_query(rq, "job");
@@ -59,28 +63,11 @@ void api_runs_list(struct api_req *rq, struct api_resp *rs)
 		api_reply_rc(rs, rc, NULL);
 		return;
 	}
-	arr = json_array();
-	ok = arr != NULL;
-	for (size_t i = 0; ok && i < n; i++) {
-		json_t *r = api_run_json(&runs[i]);
-
-		if (r == NULL || json_array_append_new(arr, r) != 0)
-			ok = false;
-	}
-	if (ok)
-		doc = json_pack("{s:o, s:o}", "runs", arr, "next",
-		                n > 0 && n == (size_t)limit ? json_integer(runs[n - 1].id)
-		                                            : json_null());
-	else
-		json_decref(arr);
+	api_reply_page(rq, rs, "runs", runs, n, sizeof(*runs), run_item,
+	               n > 0 && n == (size_t)limit ? json_integer(runs[n - 1].id) : NULL);
 	for (size_t i = 0; i < n; i++)
 		run_rec_clear(&runs[i]);
 	free(runs);
-	if (doc == NULL) {
-		api_reply_error(rs, 500, "internal", NULL, "cannot list runs");
-		return;
-	}
-	api_reply_json(rs, 200, doc);
 }
 
 /* Loads run rq->seg[1] into *r; replies 404 (or the store error) and returns false. */

@@ -161,6 +161,30 @@ void api_reply_text(struct api_resp *rs, int status, const char *content_type, c
 	rs->content_type = content_type;
 }
 
+void api_reply_page(struct api_req *rq, struct api_resp *rs, const char *key, const void *recs,
+                    size_t n, size_t size, api_item_json_fn *item, json_t *next)
+{
+	json_t *arr = json_array(), *doc = NULL;
+	bool ok = arr != NULL;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		json_t *j = item(rq, (const char *)recs + i * size);
+
+		ok = j != NULL && json_array_append_new(arr, j) == 0;
+	}
+	if (ok)
+		doc = json_pack("{s:o, s:o}", key, arr, "next", next ? next : json_null());
+	else {
+		json_decref(arr);
+		json_decref(next);
+	}
+	if (doc == NULL) {
+		api_reply_error(rs, 500, "internal", NULL, "cannot list %s", key);
+		return;
+	}
+	api_reply_json(rs, 200, doc);
+}
+
 void api_reply_empty(struct api_resp *rs, int status)
 {
 	free(rs->body);
