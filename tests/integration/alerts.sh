@@ -31,8 +31,7 @@ if ! $PY -c "import aiosmtpd" 2>/dev/null; then
 fi
 DIR=$(mktemp -d /tmp/clover-alerts.XXXXXX)
 PID= SMTP_PID= HOOK_PID= WPID=
-PASSED=0
-FAILED=0
+. "$(dirname "$0")/lib.sh"
 
 cleanup() {
 	for p in $PID $SMTP_PID $HOOK_PID $WPID; do
@@ -42,17 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; }
-check() { # check NAME CMD...: passes when CMD succeeds
-	local name=$1; shift
-	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
-}
-wait_for() { # wait_for SECONDS CMD...
-	local t=$1; shift
-	for _ in $(seq $((t * 5))); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -247,5 +235,4 @@ rc=$?
 PID=
 check "the restarted server stops cleanly" test "$rc" = 0
 
-echo "# passed $PASSED, failed $FAILED"
-[ "$FAILED" = 0 ]
+summary '# passed %d, failed %d'

@@ -16,8 +16,7 @@ SRC=$2
 EXTRA=${3:-}
 DIR=$(mktemp -d /tmp/clover-lib.XXXXXX)
 PIDS=()
-PASSED=0
-FAILED=0
+. "$(dirname "$0")/lib.sh"
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -25,17 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; }
-check() { # check NAME CMD...: passes when CMD succeeds
-	local name=$1; shift
-	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
-}
-wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds
-	local t=$1; shift
-	for _ in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 cd "$DIR" || exit 1
 
 check "cmake --install into a prefix" bash -c "cmake --install '$BUILD' --prefix '$DIR/prefix' >install.out 2>&1"
@@ -99,8 +87,7 @@ assert [x['attempt'] for x in s]==[1,1,1,2], s\""
 check "a shard's log names its region and the trigger's parameters" bash -c \
 	"curl -s -H 'Authorization: Bearer $(cat "$DIR/data/admin.token")' '$URL/runs/$R/log?shard=2' | grep -q 'region east, attempt 1, trigger params {\"date\":\"2026-03-08\"}'"
 
-echo "$PASSED passed, $FAILED failed"
-if [ "$FAILED" != 0 ]; then
+summary || {
 	echo "--- server.err"; tail -30 server.err; echo "--- hello.err"; tail -30 hello.err
-fi
-[ "$FAILED" = 0 ]
+	exit 1
+}

@@ -18,8 +18,7 @@ CLOVER=$(cd "$(dirname "$CLOVER")" && pwd)/$(basename "$CLOVER")
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(mktemp -d /tmp/clover-metrics.XXXXXX)
 PID=
-PASSED=0
-FAILED=0
+. "$(dirname "$0")/lib.sh"
 
 WPID=
 cleanup() {
@@ -28,13 +27,6 @@ cleanup() {
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
-
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; }
-check() { # check NAME CMD...: passes when CMD succeeds
-	local name=$1; shift
-	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
-}
 
 start_server() { # start_server EXTRA-FLAGS...
 	: >"$DIR/server.out"
@@ -139,5 +131,4 @@ check "its node goes when it leaves" \
 	test "$(code -H "Authorization: Bearer $(TOKEN)" "$BASE/api/v1/coord?path=/clover/executors/w1")" = 404
 stop_server
 
-echo "# passed $PASSED, failed $FAILED"
-[ "$FAILED" -eq 0 ]
+summary '# passed %d, failed %d'

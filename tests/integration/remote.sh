@@ -17,8 +17,7 @@ CLOVER=${1:-${CLOVER_BIN:-}}
 [ -x "$CLOVER" ] || { echo "usage: $0 /path/to/clover" >&2; exit 2; }
 DIR=$(mktemp -d /tmp/clover-rit.XXXXXX)
 PIDS=()
-PASSED=0
-FAILED=0
+. "$(dirname "$0")/lib.sh"
 TIMEOUT_MS=2000 # executor_timeout
 
 cleanup() {
@@ -27,17 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; }
-check() { # check NAME CMD...: passes when CMD succeeds
-	local name=$1; shift
-	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
-}
-wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds
-	local t=$1; shift
-	for _ in $(seq $((t * 10))); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 api() { curl -s -H "Authorization: Bearer $(cat "$DIR/data/admin.token")" "$@"; }
 py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
@@ -213,9 +201,8 @@ import json,sys; d=json.load(sys.stdin); assert d['shards'][0]['attempt']==1, d\
 kill -TERM "$SPID"
 wait_for 10 bash -c "! kill -0 $SPID 2>/dev/null"
 
-echo "# passed $PASSED, failed $FAILED"
-if [ "$FAILED" -gt 0 ]; then
+summary '# passed %d, failed %d' || {
 	echo "# server log:"; tail -40 server.err
 	exit 1
-fi
+}
 exit 0

@@ -12,8 +12,7 @@ CLOVER=${1:-${CLOVER_BIN:-}}
 DIR=$(mktemp -d /tmp/clover-it.XXXXXX)
 MARK="clover-it-$$"          # tags the test's shell jobs so cleanup finds them
 PID=
-PASSED=0
-FAILED=0
+. "$(dirname "$0")/lib.sh"
 
 cleanup() {
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
@@ -21,13 +20,6 @@ cleanup() {
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
-
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; [ -n "${2:-}" ] && echo "#   $2"; }
-check() { # check NAME CMD...: passes when CMD succeeds
-	local name=$1; shift
-	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
-}
 
 start_server() {
 	"$CLOVER" server --data "$DIR/data" --listen 127.0.0.1:0 --kill-grace 1s \
@@ -50,13 +42,6 @@ cl() { "$CLOVER" --data "$DIR/data" "$@" 2>&1; }
 clj() { "$CLOVER" "$@" --data "$DIR/data" -o json 2>&1; }
 api() { curl -s -H "Authorization: Bearer $(cat "$DIR/data/admin.token")" "$CLOVER_SERVER/api/v1/$1"; }
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-
-# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds
-wait_for() {
-	local t=$1; shift
-	for _ in $(seq $((t * 5))); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
 
 apply() { # apply NAME JSON
 	printf '%s' "$2" >"$DIR/$1.json"
@@ -188,9 +173,8 @@ check "SIGTERM under a stream of triggers still stops the server" wait_for 20 st
 wait "$PID" 2>/dev/null; PID=
 wait
 
-echo "$PASSED passed, $FAILED failed"
-if [ "$FAILED" != 0 ]; then
+summary || {
 	echo "# server's standard error (last 40 lines):"
 	tail -40 "$DIR/server.err" | sed 's/^/#   /'
-fi
-[ "$FAILED" = 0 ]
+	exit 1
+}
