@@ -1379,11 +1379,13 @@ static void print_banner(const struct server *s)
 		snprintf(host, sizeof(host), "127.0.0.1");
 	printf("clover %s (standalone) is running\n"
 	       "  API:         http://%s:%d/api/v1/\n"
+	       "  console:     http://%s:%d/ (user admin, password in %s/admin.password)\n"
 	       "  data:        %s\n"
 	       "  admin token: %s/admin.token\n"
 	       "  try:         %s job apply -f examples/hello.json\n"
 	       "  stop:        Ctrl-C\n",
-	       CLOVER_VERSION, host, api_port(s->api), s->cfg.data, s->cfg.data, exe);
+	       CLOVER_VERSION, host, api_port(s->api), host, api_port(s->api), s->cfg.data,
+	       s->cfg.data, s->cfg.data, exe);
 	if (s->remote)
 		printf("  executors:   %s\n", remote_endpoint(s->remote));
 	fflush(stdout);
