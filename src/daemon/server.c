@@ -108,11 +108,17 @@ struct server {
 	struct api *api;
 	struct remote *remote; /* NULL: no remote executors (or stopped) */
 	bool remote_on;        /* rpc_listen is set: executors other than "local" exist */
-	pthread_mutex_t xmu;   /* guards `disabled` */
+	pthread_mutex_t xmu;   /* guards `disabled` and `expected` */
 	char **disabled;       /* executor ids an operator disabled or drained */
 	size_t ndisabled;
-	/* engine thread: remote executors expected back after a restart */
-	char **expected;
+	/*
+	 * Remote executors expected back after a restart, with the shards they
+	 * had in flight: changed on the engine thread, listed by the API's.
+	 */
+	struct expected_exec {
+		char *id;
+		int shards;
+	} *expected;
 	size_t nexpected;
 	int64_t expect_deadline; /* wall ms: then those still away are lost */
 	int evfd, sigfd;
@@ -402,8 +408,29 @@ static size_t hook_executors(void *ctx, struct api_executor *out, size_t max)
 		x->last_heartbeat = rx[i].last_heartbeat;
 		x->enabled = !is_disabled(s, rx[i].id);
 	}
+	/* Then those awaited after a restart that have not said hello yet. */
+	n = 1 + nr;
+	pthread_mutex_lock(&s->xmu);
+	for (size_t i = 0; i < s->nexpected; i++) {
+		bool listed = false;
+
+		for (size_t k = 0; k < nr && !listed; k++)
+			listed = strcmp(rx[k].id, s->expected[i].id) == 0;
+		if (listed)
+			continue;
+		if (n < max) {
+			struct api_executor *x = &out[n];
+
+			memset(x, 0, sizeof(*x));
+			snprintf(x->id, sizeof(x->id), "%s", s->expected[i].id);
+			snprintf(x->state, sizeof(x->state), "expected");
+			x->running = s->expected[i].shards;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&s->xmu);
 	free(rx);
-	return 1 + nr;
+	return n;
 }
 
 static size_t hook_next_fires(void *ctx, struct api_fire *out, size_t max)
@@ -940,16 +967,18 @@ static void handle(struct server *s, struct msg *m)
 		if (rc == 0) {
 			/* Back after our restart: what it no longer runs fails over. */
 			engine_executor_reconcile(s->engine, m->name, m->refs, m->nrefs, now);
+			pthread_mutex_lock(&s->xmu);
 			for (size_t i = 0; i < s->nexpected; i++) {
-				if (strcmp(s->expected[i], m->name) == 0) {
+				if (strcmp(s->expected[i].id, m->name) == 0) {
 					log_at(LOG_INFO, "engine",
 					       "executor=%s is back, reporting %zu attempt(s)",
 					       m->name, m->nrefs);
-					free(s->expected[i]);
+					free(s->expected[i].id);
 					s->expected[i] = s->expected[--s->nexpected];
 					break;
 				}
 			}
+			pthread_mutex_unlock(&s->xmu);
 		}
 		break;
 	case MSG_EXEC_ENABLE:
@@ -1194,21 +1223,27 @@ struct recovery {
 	int64_t now;
 };
 
-/* Notes a remote executor that had attempts in flight, so recovery keeps them. */
+/*
+ * Notes a remote executor that had an attempt in flight, so recovery keeps
+ * it. Runs before the API starts.
+ */
 static int expect_executor(struct server *s, const char *id)
 {
-	char **v;
+	struct expected_exec *v;
+	char *dup;
 
 	for (size_t i = 0; i < s->nexpected; i++) {
-		if (strcmp(s->expected[i], id) == 0)
+		if (strcmp(s->expected[i].id, id) == 0) {
+			s->expected[i].shards++;
 			return 0;
+		}
 	}
 	if ((v = realloc(s->expected, (s->nexpected + 1) * sizeof(*v))) == NULL)
 		return CLOVER_ENOMEM;
 	s->expected = v;
-	if ((v[s->nexpected] = strdup(id)) == NULL)
+	if ((dup = strdup(id)) == NULL)
 		return CLOVER_ENOMEM;
-	s->nexpected++;
+	v[s->nexpected++] = (struct expected_exec){dup, 1};
 	return engine_executor_expect(s->engine, id);
 }
 
@@ -1501,16 +1536,23 @@ static void loop(struct server *s)
 			prune(s, now);
 		if (s->nexpected && now >= s->expect_deadline) {
 			/* Not back: their shards fail over (or are lost). */
-			for (size_t i = 0; i < s->nexpected; i++) {
+			struct expected_exec *gone = s->expected;
+			size_t ngone = s->nexpected;
+
+			pthread_mutex_lock(&s->xmu);
+			s->expected = NULL;
+			s->nexpected = 0;
+			pthread_mutex_unlock(&s->xmu);
+			for (size_t i = 0; i < ngone; i++) {
 				log_at(LOG_WARN, "engine",
 				       "executor=%s did not come back after the restart; its shards "
 				       "fail over",
-				       s->expected[i]);
-				executor_lost(s, s->expected[i], "did not come back after the restart",
+				       gone[i].id);
+				executor_lost(s, gone[i].id, "did not come back after the restart",
 					      now);
-				free(s->expected[i]);
+				free(gone[i].id);
 			}
-			s->nexpected = 0;
+			free(gone);
 		}
 		carry_out(s);
 		observe_pass(s->obs, s->engine);
@@ -1573,7 +1615,7 @@ static void stop(struct server *s)
 		free(s->disabled[i]);
 	free(s->disabled);
 	for (size_t i = 0; i < s->nexpected; i++)
-		free(s->expected[i]);
+		free(s->expected[i].id);
 	free(s->expected);
 	if (s->evfd >= 0)
 		close(s->evfd);

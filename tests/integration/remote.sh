@@ -198,6 +198,30 @@ check "after the restart the run completes" wait_for 20 is_state "$R" succeeded
 check "with its first attempt: no duplicate" \
 	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/runs/$R | python3 -c \"
 import json,sys; d=json.load(sys.stdin); assert d['shards'][0]['attempt']==1, d\""
+
+# ---- an executor away when the scheduler restarts is listed as expected,
+# with the shard it had, until it is back ----
+put_job '{"name":"awaited","schedule":"@manual","target":{"labels":{"pool":"w"}},
+  "run":{"shell":"sleep 30"}}'
+R=$(trigger awaited)
+check "the awaited shard runs on a worker" wait_for 10 is_state "$R" running
+AW=$(shard_execs "$R")
+eval "AWPID=\$W_$AW"
+kill -STOP "$AWPID"
+{ kill -9 "$SPID"; wait "$SPID"; } 2>/dev/null
+start_server
+expected_listed() {
+	api "$URL/executors" | py "x=[e for e in d['executors'] if e['id']=='$AW'][0]; assert x['state']=='expected' and x['running']==1, x"
+}
+check "after a restart, an executor not back yet is listed as expected with its shard" \
+	wait_for 5 expected_listed
+kill -CONT "$AWPID"
+active_again() { api "$URL/executors" | py "assert [e for e in d['executors'] if e['id']=='$AW'][0]['state']=='active'"; }
+check "once it says hello it is listed as active again" wait_for 10 active_again
+check "and its shard is still its first attempt, running" \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/runs/$R | python3 -c \"
+import json,sys; d=json.load(sys.stdin); s=d['shards'][0]; assert s['attempt']==1 and s['state']=='running' and s['executor']=='$AW', d\""
+api -X POST "$URL/runs/$R/kill" >/dev/null
 kill -TERM "$SPID"
 wait_for 10 bash -c "! kill -0 $SPID 2>/dev/null"
 
