@@ -294,11 +294,10 @@ static void *timer_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		struct exec_task *t;
+		struct exec_task *t = NULL;
 		int64_t now = time_wall_ms();
-		int moved = 0;
+		int moved = later_list_due(p, now);
 
-		moved = later_list_due(p, now);
 		while (moved < TIMER_CHUNK && (t = later_min(p)) != NULL &&
 		       t->req.not_before <= now) {
 			later_take_min(p, t);
