@@ -19,6 +19,7 @@ const NAV = [
   ['#/contacts', 'Contacts', 'viewer'],
   ['#/logs', 'Logs', 'viewer'],
   ['#/users', 'Users', 'admin'],
+  ['#/tokens', 'Tokens', 'viewer', 'admin'], // the admins' Users page has them
 ];
 
 /* Routes: a pattern of hash segments (":x" captures) and its page. */
@@ -33,6 +34,7 @@ const ROUTES = [
   [['contacts'], contactsPage],
   [['logs'], logsPage],
   [['users'], usersPage],
+  [['tokens'], usersPage],
 ];
 
 const root = document.getElementById('app');
@@ -63,7 +65,7 @@ function match(segs) {
 function layout() {
   const here = '#/' + parseHash().segs.filter((s) => s).join('/');
   const nav = h('nav', { class: 'nav', 'aria-label': 'Main' },
-    NAV.filter(([, , role]) => can(role)).map(([href, label]) => {
+    NAV.filter(([, , role, unless]) => can(role) && !(unless && can(unless))).map(([href, label]) => {
       const active = href === '#/' ? here === '#/' : here.startsWith(href);
       return h('a', { href, class: active ? 'active' : '' }, label);
     }));

@@ -419,6 +419,15 @@ try {
     await vp.locator('#jobs-table tbody tr').first().waitFor();
     assert.equal(await vp.locator('#new-job').count(), 0);
     assert.equal(await vp.locator('nav a[href="#/users"]').count(), 0);
+    // A viewer manages their own tokens.
+    await vp.click('nav a[href="#/tokens"]');
+    await vp.locator('h1', { hasText: 'My API tokens' }).waitFor();
+    assert.equal(await vp.locator('#users-table').count(), 0);
+    await vp.fill('#t-name', 'viewer-script');
+    await vp.click('#token-form button[type=submit]');
+    await vp.locator('#new-token', { hasText: 'clv_' }).waitFor();
+    await vp.click('dialog button[data-value="true"]');
+    await vp.locator('#tokens-table td', { hasText: 'viewer-script' }).waitFor();
     await vctx.close();
   });
 

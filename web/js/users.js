@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Users and API tokens (admin): create and delete users, create tokens (the
-// secret is shown once) and revoke them.
-import { api, h, mount, session, fmtTime, notice, errorText, confirmDanger, dialog } from './util.js';
+// Users and API tokens: admins create and delete users and manage everyone's
+// tokens; everyone else manages their own tokens (the secret is shown once).
+import { api, h, mount, session, can, fmtTime, notice, errorText, confirmDanger, dialog } from './util.js';
 
 export async function usersPage(main) {
   const users = h('tbody');
@@ -9,8 +9,9 @@ export async function usersPage(main) {
   const uerr = h('p', { class: 'error', role: 'alert' });
   const terr = h('p', { class: 'error', role: 'alert' });
 
+  const admin = can('admin');
   async function load() {
-    const [u, t] = await Promise.all([api('GET', '/users'), api('GET', '/tokens')]);
+    const [u, t] = await Promise.all([admin ? api('GET', '/users') : { users: [] }, api('GET', '/tokens')]);
     mount(users, u.users.map((x) => h('tr', { 'data-user': x.name },
       h('td', {}, x.name), h('td', {}, x.role), h('td', { class: 'hide-narrow' }, fmtTime(x.created_at)),
       h('td', { class: 'actions' }, x.name !== session.user ? h('button', { type: 'button', class: 'small danger', onclick: () => delUser(x.name) }, 'Delete') : h('span', { class: 'muted' }, 'you')))));
@@ -36,9 +37,9 @@ export async function usersPage(main) {
   const urole = h('select', { id: 'u-role', 'aria-label': 'Role' }, ['viewer', 'operator', 'admin'].map((r) => h('option', { value: r }, r)));
   const upass = h('input', { id: 'u-password', type: 'password', placeholder: 'password (8+ characters)', 'aria-label': 'Password', autocomplete: 'new-password' });
   const tname = h('input', { id: 't-name', placeholder: 'label', 'aria-label': 'Token label', autocomplete: 'off' });
-  const tuser = h('input', { id: 't-user', placeholder: 'user (default: you)', 'aria-label': 'Token user', autocomplete: 'off' });
+  const tuser = admin ? h('input', { id: 't-user', placeholder: 'user (default: you)', 'aria-label': 'Token user', autocomplete: 'off' }) : null;
 
-  mount(main, h('h1', {}, 'Users and tokens'),
+  const userSection = admin ? [
     h('h2', {}, 'Users'),
     h('form', { class: 'filters', id: 'user-form', onsubmit: async (ev) => {
       ev.preventDefault();
@@ -54,12 +55,15 @@ export async function usersPage(main) {
     uerr,
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'users-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Role'), h('th', { class: 'hide-narrow' }, 'Created'), h('th', {}, ''))), users)),
-    h('h2', {}, 'API tokens'),
+  ] : null;
+  mount(main, h('h1', {}, admin ? 'Users and tokens' : 'My API tokens'),
+    userSection,
+    h('h2', {}, admin ? 'API tokens' : 'Tokens for scripts and the CLI'),
     h('form', { class: 'filters', id: 'token-form', onsubmit: async (ev) => {
       ev.preventDefault();
       terr.textContent = '';
       const body = { name: tname.value.trim() };
-      if (tuser.value.trim()) body.user = tuser.value.trim();
+      if (tuser && tuser.value.trim()) body.user = tuser.value.trim();
       try {
         const t = await api('POST', '/tokens', body);
         tname.value = '';
