@@ -405,6 +405,15 @@ try {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `the jobs page scrolls sideways by ${overflow} px at phone width`);
     await shot('jobs-phone');
+    for (const [hash, sel] of [[`#/jobs/${job}`, '#runs-table'], [`#/jobs/${job}/edit`, '#job-form'], ['#/runs/1', '#shards-table'],
+      ['#/cluster', '#executors-table'], ['#/contacts', '#contacts-table'], ['#/logs', '#events-table'], ['#/users', '#users-table']]) {
+      await go(hash);
+      await page.locator(sel).waitFor();
+      await page.waitForTimeout(100);
+      const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(over <= 1, `${hash} scrolls sideways by ${over} px at phone width`);
+      if (hash === '#/runs/1') await shot('run-phone');
+    }
     await page.setViewportSize({ width: 1280, height: 860 });
   });
 

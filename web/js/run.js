@@ -102,7 +102,8 @@ export async function runPage(main, params) {
       renderRun();
       const lg = await pollLog();
       const done = FINAL.has(run.state) && lg.empty;
-      logState.textContent = done ? (logPre.textContent ? '' : '(no output)') : '(live)';
+      const final = FINAL.has(run.state);
+      logState.textContent = !final ? '(live)' : done && !logPre.textContent ? '(no output)' : '';
       if (done) return; // final and drained: stop polling
     } catch (e) {
       if (e.status === 404) {
