@@ -24,6 +24,7 @@ if (!bin) {
   process.exit(2);
 }
 const shots = artifactsDir(process.argv[3] || resolve('test-artifacts/console'));
+rmSync(join(shots, 'failure.png'), { force: true }); // from an earlier failed run
 const T = 15000; // ms to wait for something to show
 
 // A real SMTP server on loopback receives the alerts (tests/support/smtp_sink.py).
