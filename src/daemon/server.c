@@ -18,6 +18,7 @@
  */
 #include "api/api.h"
 #include "base/fs.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "core/engine.h"
@@ -131,6 +132,8 @@ struct server {
 	struct observe *obs;   /* the coordination tree and the API's snapshots */
 	/* engine thread: the executor being left, while its actions are carried out */
 	const char *lost_node;
+	/* engine thread: job -> struct skip_note, to log and record skips sparingly */
+	struct hmap skip_notes;
 };
 
 /* ------------------------------------------------------------------ */
@@ -733,11 +736,54 @@ static bool ends_with(const char *s, const char *suffix)
  * (lost_node), its runs are reported by the engine's events instead, as one
  * executor_lost group.
  */
+/*
+ * A job's skipped runs are logged and recorded as events at most once a
+ * minute each (with how many were not): a per-second job that runs for ten
+ * seconds under `forbid` skips nine instants in ten, and 100,000 of them
+ * would otherwise write 90,000 events a second. The alert is raised for each
+ * one all the same: the notifier groups them.
+ */
+#define SKIP_NOTE_MS 60000
+
+struct skip_note {
+	int64_t at;     /* when the last one was written */
+	int64_t unsaid; /* skips since then that were not */
+	char job[];
+};
+
+/* True when this skip of `job` is to be written; *unsaid: those it stands for too. */
+static bool skip_note_due(struct server *s, const char *job, int64_t now, int64_t *unsaid)
+{
+	struct skip_note *n = hmap_get(&s->skip_notes, job);
+
+	*unsaid = 0;
+	if (n == NULL) {
+		size_t len = strlen(job) + 1;
+
+		if ((n = malloc(sizeof(*n) + len)) == NULL)
+			return true;
+		memcpy(n->job, job, len);
+		n->unsaid = 0;
+		if (hmap_put(&s->skip_notes, n->job, n) != 0) {
+			free(n);
+			return true;
+		}
+	} else if (now - n->at < SKIP_NOTE_MS) {
+		n->unsaid++;
+		return false;
+	}
+	*unsaid = n->unsaid;
+	n->at = now;
+	n->unsaid = 0;
+	return true;
+}
+
 static void run_alert(struct server *s, const struct run_rec *r)
 {
 	const char *why = r->reason ? r->reason : "no reason given";
 	char msg[600];
 	enum notify_kind kind;
+	int64_t unsaid;
 
 	switch (r->state) {
 	case RUN_FAILED:
@@ -757,17 +803,28 @@ static void run_alert(struct server *s, const struct run_rec *r)
 		/* Withdrawn fires (pause, change, stop) were never due: nothing to tell. */
 		if (ends_with(why, WITHDRAWN_SUFFIX))
 			return;
+		/* A misfire's skipped instants are told once, by the engine's misfire event. */
+		if (r->trigger == RUN_TRIG_MISFIRE)
+			return;
 		kind = NOTIFY_RUN_SKIPPED;
-		snprintf(msg, sizeof(msg), "run %lld skipped: %s", (long long)r->id, why);
-		log_at(LOG_INFO, "engine", "job=%s run=%lld skipped: %s", r->job,
-		       (long long)r->id, why);
-		store_submit_event(s->store, &(struct store_event){.at = time_wall_ms(),
-								    .level = STORE_LEVEL_WARN,
-								    .source = "engine",
-								    .node = LOCAL_EXECUTOR,
-								    .job = r->job,
-								    .run_id = r->id,
-								    .message = msg});
+		if (skip_note_due(s, r->job, r->finished_at, &unsaid)) {
+			if (unsaid > 0)
+				snprintf(msg, sizeof(msg),
+					 "run %lld skipped: %s (and %lld more in the last minute)",
+					 (long long)r->id, why, (long long)unsaid);
+			else
+				snprintf(msg, sizeof(msg), "run %lld skipped: %s", (long long)r->id,
+					 why);
+			log_at(LOG_INFO, "engine", "job=%s %s", r->job, msg);
+			store_submit_event(s->store,
+					   &(struct store_event){.at = time_wall_ms(),
+								 .level = STORE_LEVEL_WARN,
+								 .source = "engine",
+								 .node = LOCAL_EXECUTOR,
+								 .job = r->job,
+								 .run_id = r->id,
+								 .message = msg});
+		}
 		break;
 	default:
 		return;
@@ -1617,6 +1674,14 @@ static void stop(struct server *s)
 	for (size_t i = 0; i < s->nexpected; i++)
 		free(s->expected[i].id);
 	free(s->expected);
+	{
+		const char *k;
+		void *v;
+
+		for (size_t i = 0; hmap_next(&s->skip_notes, &i, &k, &v);)
+			free(v);
+		hmap_free(&s->skip_notes);
+	}
 	if (s->evfd >= 0)
 		close(s->evfd);
 	if (s->sigfd >= 0)
@@ -1754,6 +1819,7 @@ int daemon_server_main(int argc, char **argv)
 	int rc;
 
 	config_defaults(&s.cfg);
+	hmap_init(&s.skip_notes);
 	rc = parse_args(&s.cfg, argc, argv, &e);
 	if (rc == 1)
 		return 0;

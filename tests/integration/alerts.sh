@@ -177,9 +177,14 @@ check "no executor for the target alerts (no_executor)" wait_for 20 hook_kind no
 
 apply busy '{"name":"busy","schedule":"@every 1s","run":{"shell":"sleep 2.5"}}'
 check "a skipped run alerts (run_skipped)" wait_for 20 hook_kind run_skipped busy
+count() { python3 -c "import json,sys; print(len(json.load(sys.stdin)['$1']))"; }
+two_skipped() { [ "$(api "runs?job=busy&state=skipped" | count runs)" -ge 2 ]; }
+wait_for 20 two_skipped
 cl job pause busy >/dev/null
 check "the skipped run is an event with its reason" \
 	sh -c "curl -s -H 'Authorization: Bearer $TOKEN' '$CLOVER_SERVER/api/v1/events?job=busy&q=skipped' | grep -q 'concurrency: forbid'"
+check "a job's skips make one event a minute, not one each" \
+	test "$(api "events?job=busy&source=engine&q=skipped" | count events)" = 1
 
 # A worker running three jobs is killed: one message for the three.
 "$CLOVER" worker --scheduler "tcp://127.0.0.1:$RPCPORT" --server-key "$DIR/sched.pub" \
@@ -229,6 +234,9 @@ check "the server stops cleanly with the notifier running" test "$rc" = 0
 sleep 4
 start_server
 check "a misfire after a restart alerts (run_misfired)" wait_for 20 hook_kind run_misfired tick
+check "the misfire is one event, not one per skipped instant" bash -c \
+	"[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' '$CLOVER_SERVER/api/v1/events?job=tick&source=engine&q=misfire' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"events\"]))')\" = 1 ] &&
+	 [ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' '$CLOVER_SERVER/api/v1/events?job=tick&source=engine&q=skipped' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"events\"]))')\" = 0 ]"
 kill -TERM "$PID"
 wait "$PID"
 rc=$?
