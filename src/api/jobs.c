@@ -98,9 +98,10 @@ static json_t *job_item(const struct api_req *rq, const void *rec)
 	return api_job_json(rec, NULL, rq->now);
 }
 
-/* GET /jobs?search=&paused=&label=k=v&contact=&after=&limit=: one page of JOB objects
- * in name order, with "next" set to the last name when the page is full. 400 on a bad
- * parameter. `contact` keeps the jobs whose spec names that contact. */
+/* GET /jobs?search=&paused=&label=k=v&contact=&last=&after=&limit=: one page of JOB
+ * objects in name order, with "next" set to the last name when the page is full. 400 on
+ * a bad parameter. `contact` keeps the jobs whose spec names that contact; `last` those
+ * whose last outcome is that final state ("never": none). */
 void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 {
 	struct store_job_filter f = {.paused = -1};
@@ -152,6 +153,21 @@ void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 			return;
 		}
 		f.contact = v;
+	}
+	v = api_query(rq, "last");
+	if (v && *v) {
+		enum run_state st;
+
+		if (strcmp(v, "never") == 0) {
+			f.last_state = STORE_LAST_NEVER;
+		} else if (run_state_parse(v, &st) == 0 && run_state_final(st)) {
+			f.last_state = (int)st;
+		} else {
+			api_reply_error(rs, 400, "bad_request", "last",
+			                "last must be one of succeeded, failed, timed_out, "
+			                "cancelled, skipped, lost, never");
+			return;
+		}
 	}
 	v = api_query(rq, "after");
 	if (v && *v) {

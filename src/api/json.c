@@ -91,6 +91,17 @@ json_t *api_job_json(const struct store_job *j, const struct job_spec *spec, int
 	put(status, "updated_at", api_time_json(j->updated_at), &ok);
 	put(status, "paused", json_boolean(j->paused), &ok);
 	put(status, "next_fire_at", api_time_json(next), &ok);
+	if (j->last_run.id > 0) {
+		json_t *lr = json_object();
+
+		ok = ok && lr != NULL;
+		put(lr, "id", json_integer(j->last_run.id), &ok);
+		put(lr, "state", json_string(run_state_name(j->last_run.state)), &ok);
+		put(lr, "finished_at", api_time_json(j->last_run.finished_at), &ok);
+		put(status, "last_run", lr, &ok);
+	} else {
+		put(status, "last_run", json_null(), &ok);
+	}
 	put(root, "status", status, &ok);
 	if (!ok) {
 		json_decref(root);

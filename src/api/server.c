@@ -65,7 +65,7 @@ static const struct route routes[] = {
     {"GET", "whoami", STORE_ROLE_VIEWER, false, "", api_whoami},
     {"POST", "login", PUBLIC, true, "", api_login},
     {"POST", "logout", STORE_ROLE_VIEWER, false, "", api_logout},
-    {"GET", "jobs", STORE_ROLE_VIEWER, false, "search,paused,label,contact,after,limit",
+    {"GET", "jobs", STORE_ROLE_VIEWER, false, "search,paused,label,contact,last,after,limit",
      api_jobs_list},
     {"POST", "jobs", STORE_ROLE_OPERATOR, true, "", api_jobs_create},
     {"GET", "jobs/{name}", STORE_ROLE_VIEWER, false, "", api_job_get},

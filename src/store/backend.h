@@ -78,6 +78,15 @@ struct store_ops {
 	int (*write_batch)(void *be, struct store_rec *const *recs, size_t n,
 	                   struct store_batch_result *res);
 
+	/*
+	 * Background work of the writer, called from the writer thread (like
+	 * write_batch, never at the same time) when its queue is empty: after a
+	 * batch, then again when the *next_ms it set last time (>= 0) has passed
+	 * with the queue still empty; -1: not until after the next batch. May be
+	 * NULL.
+	 */
+	void (*idle)(void *be, int64_t *next_ms);
+
 	int (*job_put)(void *be, const char *name, const char *spec, bool paused, int64_t now,
 	               int64_t expect_revision, int64_t *revision, bool *created);
 	int (*job_get)(void *be, const char *name, struct store_job *out);

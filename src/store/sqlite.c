@@ -222,6 +222,21 @@ static const char *const migrations[] = {
 	"INSERT INTO run_minutes(minute, state, trigger, n)"
 	"  SELECT (CASE WHEN finished_at > 0 THEN finished_at ELSE created_at END) / 60000,"
 	"  state, trigger, count(*) FROM runs WHERE state >= 2 GROUP BY 1, 2, 3;",
+
+	/*
+	 * 4: each job's last outcome, kept by the writer (see `struct last_runs`):
+	 * its newest run (by id) that reached a final state. Filled from the runs
+	 * already finished (max(id) picks the row of the other columns).
+	 */
+	"CREATE TABLE job_last_runs("
+	"  job TEXT PRIMARY KEY,"
+	"  run_id INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  finished_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO job_last_runs(job, run_id, state, finished_at)"
+	"  SELECT job, max(id), state, finished_at FROM runs"
+	"  WHERE state >= 2 AND job IN (SELECT name FROM jobs) GROUP BY job;",
 };
 /* clang-format on */
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -237,6 +252,10 @@ static const char *const migrations[] = {
 #define EVENT_COLS "id, at, level, source, node, job, run_id, message"
 #define TOKEN_COLS "id, user, name, hash, created_at, last_used_at"
 #define LOG_KEY    "run_id = ?1 AND shard = ?2 AND attempt = ?3"
+/* A job with its last outcome (read_job), for a WHERE on j and l to follow. */
+#define JOB_SEL                                                                                    \
+	"j.name, j.spec, j.revision, j.created_at, j.updated_at, j.paused, l.run_id, l.state,"     \
+	" l.finished_at FROM jobs j LEFT JOIN job_last_runs l ON l.job = j.name"
 
 enum st_id {
 	ST_BEGIN,
@@ -261,6 +280,9 @@ enum st_id {
 	ST_FIRES_SINCE,
 	ST_FIRE_DELETE,
 	ST_FIRES_ORPHANS,
+	ST_LAST_RUN_UPSERT,
+	ST_LAST_RUN_DELETE,
+	ST_LAST_RUNS_ORPHANS,
 	ST_META_DELETE,
 	ST_SHARD_UPSERT,
 	ST_RUN_GET,
@@ -313,7 +335,7 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_JOB_INSERT] = "INSERT INTO jobs(" JOB_COLS ") VALUES(?1, ?2, 1, ?3, ?3, ?4)",
     [ST_JOB_UPDATE] = "UPDATE jobs SET spec = ?2, revision = revision + 1, updated_at = ?3,"
                       " paused = ?4 WHERE name = ?1 RETURNING revision",
-    [ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE name = ?1",
+    [ST_JOB_GET] = "SELECT " JOB_SEL " WHERE j.name = ?1",
     [ST_JOB_DELETE] = "DELETE FROM jobs WHERE name = ?1",
     [ST_JOB_COUNT] = "SELECT count(*), coalesce(sum(paused), 0) FROM jobs",
     [ST_JOB_LOAD_ALL] = "SELECT j.name, j.spec, j.revision, j.created_at, j.updated_at, j.paused,"
@@ -352,6 +374,14 @@ static const char *const st_sql[ST_COUNT] = {
                        " AND trigger IN " FIRE_TRIGGERS " GROUP BY job",
     [ST_FIRE_DELETE] = "DELETE FROM job_fires WHERE job = ?1",
     [ST_FIRES_ORPHANS] = "DELETE FROM job_fires WHERE job NOT IN (SELECT name FROM jobs)",
+    /* Newest wins: a row is replaced only by a run with a larger id. */
+    [ST_LAST_RUN_UPSERT] = "INSERT INTO job_last_runs(job, run_id, state, finished_at)"
+                           " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(job) DO UPDATE SET"
+                           " run_id = excluded.run_id, state = excluded.state,"
+                           " finished_at = excluded.finished_at"
+                           " WHERE excluded.run_id > job_last_runs.run_id",
+    [ST_LAST_RUN_DELETE] = "DELETE FROM job_last_runs WHERE job = ?1",
+    [ST_LAST_RUNS_ORPHANS] = "DELETE FROM job_last_runs WHERE job NOT IN (SELECT name FROM jobs)",
     [ST_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
     [ST_SHARD_UPSERT] = "INSERT INTO shards(run_id, " SHARD_COLS ")"
                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -490,13 +520,47 @@ struct rollup {
 	size_t nl;
 };
 
+/*
+ * Last runs. The jobs listing shows, and filters by, each job's last outcome:
+ * its newest run (largest id) that reached a final state. Finding it per job
+ * when asked would scan a bucket of runs_job, so the writer keeps table
+ * job_last_runs, behind the writes and as cheaply as the last fires, but
+ * without their floor:
+ *   - the rollup's upsert already tells when a run reaches its first final
+ *     state; after the commit such runs go into `live` (job -> newest one);
+ *   - every `fold_ms`, `live` becomes `flushing`, sorted by name, and the next
+ *     transactions (batches, or idle ones when the queue is empty) upsert it
+ *     FIRES_CHUNK entries at a time; the upsert keeps the larger run id, so
+ *     order and repeats do not matter;
+ *   - a clean close writes everything.
+ * The table is thus up to about fold_ms (plus the chunks) behind the runs. A
+ * crash loses what was not written; the job's next final run puts it right.
+ */
+struct last_run {
+	int64_t id;
+	int64_t finished_at;
+	int state;
+	char name[];
+};
+
+struct last_runs {
+	struct hmap live;           /* name -> struct last_run * */
+	struct last_run **flushing; /* sorted by name, or NULL */
+	size_t nflushing, pos;
+	int64_t swapped_ns;
+	int64_t fold_ns;
+	const struct run_rec **txn; /* runs the open transaction brought to a final state */
+	size_t ntxn, captxn;
+};
+
 struct sq {
 	char *path;
 	size_t log_cap;
 	bool sync_commit;
 	struct conn *writer;
-	struct fires fires; /* the writer's */
-	struct rollup roll; /* the writer's: what the open transaction finished */
+	struct fires fires;    /* the writer's */
+	struct last_runs last; /* the writer's */
+	struct rollup roll;    /* the writer's: what the open transaction finished */
 
 	pthread_mutex_t mu; /* the pool */
 	pthread_cond_t cv;
@@ -930,6 +994,9 @@ out:
 static void fires_init(struct fires *f);
 static void fires_free(struct fires *f);
 static void fires_fold_all(struct sq *q);
+static void last_init(struct last_runs *l, int64_t fold_ns);
+static void last_free(struct last_runs *l);
+static void last_fold_all(struct sq *q);
 static int fires_recover(struct conn *c);
 
 static void sq_close(void *be)
@@ -948,6 +1015,8 @@ static void sq_close(void *be)
 	conn_close(q->ckpt);
 	fires_fold_all(q);
 	fires_free(&q->fires);
+	last_fold_all(q);
+	last_free(&q->last);
 	conn_close(q->writer);
 	while (q->idle) {
 		struct conn *c = q->idle;
@@ -986,6 +1055,7 @@ static int sq_open(const struct store_config *cfg, void **be, struct error_info 
 	pthread_condattr_destroy(&ca);
 	fires_init(&q->fires);
 	q->fires.fold_ns = (int64_t)cfg->fold_ms * 1000000;
+	last_init(&q->last, q->fires.fold_ns);
 	q->log_cap = cfg->log_cap;
 	q->sync_ms = cfg->sync_ms;
 	q->sync_commit = cfg->sync_commit;
@@ -1448,6 +1518,199 @@ static int fires_recover(struct conn *c)
 	return finish(c, rc);
 }
 
+/* ---- writer: last runs (see `struct last_runs`) ---- */
+
+static int cmp_last(const void *a, const void *b)
+{
+	return strcmp((*(struct last_run *const *)a)->name, (*(struct last_run *const *)b)->name);
+}
+
+static void last_free_flushing(struct last_runs *l)
+{
+	for (size_t i = 0; l->flushing && i < l->nflushing; i++)
+		free(l->flushing[i]);
+	free(l->flushing);
+	l->flushing = NULL;
+	l->nflushing = l->pos = 0;
+}
+
+static void last_free(struct last_runs *l)
+{
+	const char *k;
+	void *v;
+
+	for (size_t i = 0; hmap_next(&l->live, &i, &k, &v);)
+		free(v);
+	hmap_free(&l->live);
+	last_free_flushing(l);
+	free(l->txn);
+	memset(l, 0, sizeof(*l));
+}
+
+static void last_init(struct last_runs *l, int64_t fold_ns)
+{
+	memset(l, 0, sizeof(*l));
+	hmap_init(&l->live);
+	l->fold_ns = fold_ns;
+	l->swapped_ns = time_mono_ns();
+}
+
+/* Remembers, for after the commit, that the open transaction finished run `r`. */
+static int last_note(struct last_runs *l, const struct run_rec *r)
+{
+	if (l->ntxn == l->captxn) {
+		size_t cap = l->captxn ? l->captxn * 2 : 1024;
+		const struct run_rec **t = realloc(l->txn, cap * sizeof(*t));
+
+		if (t == NULL)
+			return CLOVER_ENOMEM;
+		l->txn = t;
+		l->captxn = cap;
+	}
+	l->txn[l->ntxn++] = r;
+	return 0;
+}
+
+static int upsert_last(struct conn *c, const struct last_run *e, const char *job)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	st = stmt(c, ST_LAST_RUN_UPSERT, &rc);
+	if (st == NULL)
+		return rc;
+	bind_text(st, 1, job);
+	sqlite3_bind_int64(st, 2, e->id);
+	sqlite3_bind_int(st, 3, e->state);
+	sqlite3_bind_int64(st, 4, e->finished_at);
+	return step_done(c, st, "job last runs");
+}
+
+/* Inside a writer transaction: writes the next chunk of `flushing`; *pos is where it stopped. */
+static int last_in_txn(struct last_runs *l, struct conn *c, size_t *pos)
+{
+	size_t end;
+	int rc = 0;
+
+	*pos = l->pos;
+	if (l->flushing == NULL)
+		return 0;
+	end = l->pos + FIRES_CHUNK < l->nflushing ? l->pos + FIRES_CHUNK : l->nflushing;
+	for (; *pos < end && rc == 0; (*pos)++)
+		rc = upsert_last(c, l->flushing[*pos], l->flushing[*pos]->name);
+	return rc;
+}
+
+/* Makes `live` the next thing to write when fold_ns has passed and nothing is being written. */
+static void last_swap(struct last_runs *l, int64_t now)
+{
+	const char *k;
+	void *v;
+
+	if (l->flushing || l->live.n == 0 || now - l->swapped_ns < l->fold_ns)
+		return;
+	l->flushing = malloc(l->live.n * sizeof(*l->flushing));
+	if (l->flushing == NULL)
+		return; /* try again later */
+	l->nflushing = 0;
+	for (size_t i = 0; hmap_next(&l->live, &i, &k, &v);)
+		l->flushing[l->nflushing++] = v;
+	qsort(l->flushing, l->nflushing, sizeof(*l->flushing), cmp_last);
+	l->pos = 0;
+	hmap_free(&l->live);
+	hmap_init(&l->live);
+	l->swapped_ns = now;
+}
+
+/* After the commit: remembers the transaction's final runs, moves on, maybe swaps. */
+static void last_after_commit(struct last_runs *l, size_t pos)
+{
+	for (size_t i = 0; i < l->ntxn; i++) {
+		const struct run_rec *r = l->txn[i];
+		struct last_run *e = hmap_get(&l->live, r->job);
+
+		if (e == NULL) {
+			size_t len = strlen(r->job) + 1;
+
+			e = malloc(sizeof(*e) + len);
+			if (e == NULL || hmap_put(&l->live, memcpy(e->name, r->job, len), e) != 0) {
+				/* Lost, as in a crash: the job's next final run puts it right. */
+				free(e);
+				continue;
+			}
+			e->id = 0;
+		}
+		if (r->id > e->id) {
+			e->id = r->id;
+			e->state = (int)r->state;
+			e->finished_at = r->finished_at;
+		}
+	}
+	l->ntxn = 0;
+	l->pos = pos;
+	if (l->flushing && l->pos == l->nflushing)
+		last_free_flushing(l);
+	last_swap(l, time_mono_ns());
+}
+
+/*
+ * The writer's idle work (store_ops.idle): with the queue empty, writes what
+ * is due of the last runs in a transaction of its own, so that the table is
+ * not left behind when no batch comes.
+ */
+static void sq_idle(void *be, int64_t *next_ms)
+{
+	struct sq *q = be;
+	struct last_runs *l = &q->last;
+	struct conn *c = q->writer;
+	int64_t now = time_mono_ns();
+	size_t pos = 0;
+	int rc;
+
+	last_swap(l, now);
+	if (l->flushing) {
+		rc = run_st(c, ST_BEGIN);
+		if (rc == 0)
+			rc = last_in_txn(l, c, &pos);
+		rc = finish(c, rc);
+		if (rc) {
+			/* Try again later; the next batch may also write it. */
+			*next_ms = l->fold_ns / 1000000;
+			return;
+		}
+		l->ntxn = 0;
+		last_after_commit(l, pos);
+	}
+	if (l->flushing)
+		*next_ms = 0;
+	else if (l->live.n)
+		*next_ms = (l->swapped_ns + l->fold_ns - now + 999999) / 1000000;
+	else
+		*next_ms = -1;
+}
+
+/* At close: writes everything remembered. */
+static void last_fold_all(struct sq *q)
+{
+	struct last_runs *l = &q->last;
+	struct conn *c = q->writer;
+	const char *k;
+	void *v;
+	int rc;
+
+	if (c == NULL || (l->live.n == 0 && l->flushing == NULL))
+		return;
+	rc = run_st(c, ST_BEGIN);
+	for (size_t i = l->pos; rc == 0 && l->flushing && i < l->nflushing; i++)
+		rc = upsert_last(c, l->flushing[i], l->flushing[i]->name);
+	for (size_t i = 0; rc == 0 && hmap_next(&l->live, &i, &k, &v);)
+		rc = upsert_last(c, v, k);
+	if (finish(c, rc) != 0)
+		log_at(LOG_WARN, "store",
+		       "could not record the jobs' last runs at close; each job's next "
+		       "final run puts its own right");
+}
+
 /* Inserts one event on connection `c` (the caller's transaction, if any). */
 static int write_event(struct conn *c, const struct store_event *ev)
 {
@@ -1555,13 +1818,14 @@ static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
 	struct fires *f = &q->fires;
 	struct conn *c = q->writer;
 	int64_t floor = INT64_MAX;
-	size_t pos = 0;
+	size_t pos = 0, lpos = 0;
 	int rc;
 
 	rc = run_st(c, ST_BEGIN);
 	if (rc)
 		return rc;
 	f->ntxn = 0;
+	q->last.ntxn = 0;
 	q->roll.nm = q->roll.nl = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const struct run_rec *r = &recs[i]->u.run;
@@ -1588,6 +1852,8 @@ static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
 		rc = write_run(c, r, res, &written, &first);
 		if (rc == 0 && written && first)
 			rc = roll_add(c, &q->roll, r, res);
+		if (rc == 0 && written && first)
+			rc = last_note(&q->last, r);
 		if (rc || !written || !is_fire(r->trigger))
 			continue;
 		if (f->ntxn == f->captxn) {
@@ -1607,10 +1873,15 @@ static int sq_write_batch(void *be, struct store_rec *const *recs, size_t n,
 		rc = roll_write(c, &q->roll);
 	if (rc == 0)
 		rc = fires_in_txn(f, c, &pos, &floor);
-	rc = finish(c, rc);
 	if (rc == 0)
+		rc = last_in_txn(&q->last, c, &lpos);
+	rc = finish(c, rc);
+	if (rc == 0) {
 		fires_after_commit(f, pos, floor);
+		last_after_commit(&q->last, lpos);
+	}
 	f->ntxn = 0;
+	q->last.ntxn = 0;
 	return rc;
 }
 
@@ -1709,6 +1980,10 @@ static int read_job(sqlite3_stmt *st, void *out)
 	j->created_at = sqlite3_column_int64(st, 3);
 	j->updated_at = sqlite3_column_int64(st, 4);
 	j->paused = sqlite3_column_int(st, 5) != 0;
+	/* NULLs (no row in job_last_runs) read as 0: none. */
+	j->last_run.id = sqlite3_column_int64(st, 6);
+	j->last_run.state = (enum run_state)sqlite3_column_int(st, 7);
+	j->last_run.finished_at = sqlite3_column_int64(st, 8);
 	if (rc)
 		store_job_clear(j);
 	return rc;
@@ -1763,6 +2038,10 @@ static int sq_job_delete(void *be, const char *name)
 		bind_text(st, 1, name);
 		rc = step_done(c, st, "job delete");
 	}
+	if (rc == 0 && (st = stmt(c, ST_LAST_RUN_DELETE, &rc)) != NULL) {
+		bind_text(st, 1, name);
+		rc = step_done(c, st, "job delete");
+	}
 	rc = finish(c, rc);
 out:
 	release(q, c);
@@ -1803,7 +2082,7 @@ static int sq_job_list(void *be, const struct store_job_filter *f, struct store_
 
 	buf_init(&sql, SQL_MAX);
 	buf_init(&pat, LIKE_MAX * 2 + 2);
-	rc = buf_appends(&sql, "SELECT " JOB_COLS " FROM jobs WHERE 1");
+	rc = buf_appends(&sql, "SELECT " JOB_SEL " WHERE 1");
 	if (rc == 0 && f->search && f->search[0]) {
 		if (strlen(f->search) > LIKE_MAX) {
 			rc = CLOVER_ETOOBIG;
@@ -1811,21 +2090,31 @@ static int sq_job_list(void *be, const struct store_job_filter *f, struct store_
 		}
 		rc = like_pattern(&pat, f->search);
 		if (rc == 0)
-			rc = buf_appends(&sql, " AND name LIKE ?1 ESCAPE '\\'");
+			rc = buf_appends(&sql, " AND j.name LIKE ?1 ESCAPE '\\'");
 	}
 	if (rc == 0 && f->paused >= 0)
-		rc = buf_appends(&sql, " AND paused = ?2");
+		rc = buf_appends(&sql, " AND j.paused = ?2");
+	/*
+	 * Like the others, a scan of jobs in name order (one lookup per job),
+	 * stopped by LIMIT. coalesce() keeps it a LEFT JOIN: "l.state = ?8" would
+	 * let SQLite scan job_last_runs and sort every match, first page or not.
+	 */
+	if (rc == 0 && f->last_state == STORE_LAST_NEVER)
+		rc = buf_appends(&sql, " AND l.job IS NULL");
+	else if (rc == 0 && f->last_state > 0)
+		rc = buf_appends(&sql, " AND coalesce(l.state, 0) = ?8");
 	/* A scan of the specs in name order, stopped by LIMIT: no index on labels. */
 	if (rc == 0 && f->label_key && f->label_value)
-		rc = buf_appends(&sql, " AND EXISTS (SELECT 1 FROM json_each(spec, '$.target.labels')"
-		                       " WHERE key = ?5 AND value = ?6)");
+		rc = buf_appends(&sql,
+		                 " AND EXISTS (SELECT 1 FROM json_each(j.spec, '$.target.labels')"
+		                 " WHERE key = ?5 AND value = ?6)");
 	if (rc == 0 && f->contact)
-		rc = buf_appends(&sql, " AND EXISTS (SELECT 1 FROM json_each(spec, '$.contacts')"
+		rc = buf_appends(&sql, " AND EXISTS (SELECT 1 FROM json_each(j.spec, '$.contacts')"
 		                       " WHERE value = ?7)");
 	if (rc == 0 && f->after)
-		rc = buf_appends(&sql, " AND name > ?3");
+		rc = buf_appends(&sql, " AND j.name > ?3");
 	if (rc == 0)
-		rc = buf_appends(&sql, " ORDER BY name LIMIT ?4");
+		rc = buf_appends(&sql, " ORDER BY j.name LIMIT ?4");
 	if (rc)
 		goto out;
 	if ((rc = acquire(q, &c)) != 0)
@@ -1845,6 +2134,8 @@ static int sq_job_list(void *be, const struct store_job_filter *f, struct store_
 	}
 	if (f->contact)
 		bind_text(st, 7, f->contact);
+	if (f->last_state > 0)
+		sqlite3_bind_int(st, 8, f->last_state);
 	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) != 0)
 			break;
@@ -3181,6 +3472,8 @@ static int sq_prune(void *be, int64_t before, int batch, int64_t *deleted)
 	}
 	if (rc == 0 && (st = stmt(c, ST_FIRES_ORPHANS, &rc)) != NULL)
 		rc = step_done(c, st, "prune job fires"); /* rows of deleted jobs */
+	if (rc == 0 && (st = stmt(c, ST_LAST_RUNS_ORPHANS, &rc)) != NULL)
+		rc = step_done(c, st, "prune job last runs");
 	/* The rollup goes with the runs: whole minutes before `before`. */
 	if (rc == 0 && (st = stmt(c, ST_PRUNE_MINUTES, &rc)) != NULL) {
 		sqlite3_bind_int64(st, 1, before / MS_PER_MIN);
@@ -3203,6 +3496,7 @@ const struct store_ops store_sqlite_ops = {
     .open = sq_open,
     .close = sq_close,
     .write_batch = sq_write_batch,
+    .idle = sq_idle,
     .job_put = sq_job_put,
     .job_get = sq_job_get,
     .job_delete = sq_job_delete,

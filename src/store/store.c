@@ -325,13 +325,27 @@ static int write_chunk(struct store *s, struct store_rec *const *recs, size_t n,
 	return rc;
 }
 
-static void wait_for_batch(struct store *s)
+/*
+ * Waits for records to write. With `idle_at` > 0 (a monotonic instant) it
+ * returns with none queued once that instant has passed: the backend's idle
+ * work is due.
+ */
+static void wait_for_batch(struct store *s, int64_t idle_at)
 {
 	struct timespec ts;
 	int64_t deadline;
 
-	while (s->pending.n == 0 && !s->stop)
-		pthread_cond_wait(&s->wake, &s->mu);
+	while (s->pending.n == 0 && !s->stop) {
+		if (idle_at <= 0) {
+			pthread_cond_wait(&s->wake, &s->mu);
+			continue;
+		}
+		if (time_mono_ns() >= idle_at)
+			return;
+		ts.tv_sec = idle_at / 1000000000;
+		ts.tv_nsec = idle_at % 1000000000;
+		pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+	}
 	if (s->batch_delay_ms <= 0)
 		return;
 	deadline = s->first_ns + (int64_t)s->batch_delay_ms * 1000000;
@@ -347,6 +361,7 @@ static void *writer_main(void *arg)
 {
 	struct store *s = arg;
 	struct recvec work = {0};
+	int64_t idle_at = 0; /* when the backend's idle work is due; 0: none */
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
@@ -357,9 +372,20 @@ static void *writer_main(void *arg)
 		int64_t t0, c0;
 		int rc;
 
-		wait_for_batch(s);
+		wait_for_batch(s, idle_at);
 		if (s->pending.n == 0 && s->stop)
 			break;
+		if (s->pending.n == 0) {
+			int64_t next_ms = -1;
+
+			pthread_mutex_unlock(&s->mu);
+			s->ops->idle(s->be, &next_ms);
+			pthread_mutex_lock(&s->mu);
+			idle_at = next_ms < 0 ? 0 : time_mono_ns() + next_ms * 1000000;
+			continue;
+		}
+		/* After this batch, the queue empty: ask the backend what it has to do. */
+		idle_at = s->ops->idle ? 1 : 0;
 		tmp = s->pending;
 		s->pending = work;
 		work = tmp;
@@ -590,6 +616,10 @@ int store_job_list(struct store *s, const struct store_job_filter *f, struct sto
 		ff = *f;
 	ff.limit = clamp_limit(ff.limit, 100, 1000);
 	if (ff.paused < -1 || ff.paused > 1)
+		return CLOVER_EINVAL;
+	if (ff.last_state != 0 && ff.last_state != STORE_LAST_NEVER &&
+	    (ff.last_state < 0 || ff.last_state >= RUN_STATE_COUNT ||
+	     !run_state_final((enum run_state)ff.last_state)))
 		return CLOVER_EINVAL;
 	return s->ops->job_list(s->be, &ff, out, n);
 }

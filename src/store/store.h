@@ -137,6 +137,17 @@ struct store_job {
 	int64_t created_at;
 	int64_t updated_at;
 	bool paused;
+	/*
+	 * The job's last outcome: its newest run (largest id) that reached a final
+	 * state, as the store's writer last folded it (up to about fold_ms behind
+	 * the runs; see docs/storage.md "Last runs"). id 0: none known. Filled by
+	 * store_job_get() and store_job_list(), not by store_job_load_all().
+	 */
+	struct store_last_run {
+		int64_t id;
+		enum run_state state;
+		int64_t finished_at;
+	} last_run;
 };
 /* Frees what the record owns and zeroes it. NULL is a no-op. */
 void store_job_clear(struct store_job *j);
@@ -162,9 +173,15 @@ struct store_job_filter {
 	const char *label_key, *label_value;
 	/* jobs whose spec's `contacts` names this contact, or NULL */
 	const char *contact;
+	/*
+	 * 0: any; a final enum run_state: jobs whose last outcome (`last_run`)
+	 * is that state; STORE_LAST_NEVER: jobs with none.
+	 */
+	int last_state;
 	const char *after; /* keyset paging: names greater than this, or NULL */
 	int limit;         /* <= 0: 100; more than 1000: 1000 */
 };
+#define STORE_LAST_NEVER (-1)
 /*
  * Lists jobs by name; *out is an array of *n records (free each, then the
  * array). `f` may be NULL (all, first page).

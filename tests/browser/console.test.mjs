@@ -276,6 +276,31 @@ try {
     console.log('alert e-mail received for ' + mail.envelope.rcpt_tos.join(', '));
   });
 
+  await check('the jobs table shows each job\'s last run and filters by it', async () => {
+    // The store folds the jobs' last runs in behind the writes (store fold_ms, 5 s).
+    let lr = null;
+    for (const t0 = Date.now(); !(lr && lr.state === 'failed');) {
+      const r = await apiCall(srv, 'GET', '/jobs/console-fails');
+      lr = r.json.status.last_run;
+      if (lr && lr.state === 'failed') break;
+      assert.ok(Date.now() - t0 < 20000, 'console-fails never showed its failed run: ' + r.text);
+      await page.waitForTimeout(200);
+    }
+    await go('#/jobs');
+    const cell = page.locator('#jobs-table tr[data-job="console-fails"] td.last-run a');
+    await cell.locator('.b-failed').waitFor();
+    assert.equal(await cell.getAttribute('href'), '#/runs/' + lr.id);
+    await page.locator('#jobs-table tr[data-job="console-ticker"] td.last-run .b-cancelled').waitFor();
+    await page.selectOption('#jobs-last', 'failed');
+    await page.locator('#jobs-table tr[data-job="console-ticker"]').waitFor({ state: 'detached' });
+    await page.locator('#jobs-table tr[data-job="console-fails"]').waitFor();
+    assert.equal(await page.locator('#jobs-table tbody tr').count(),
+      await page.locator('#jobs-table td.last-run .b-failed').count());
+    await shot('jobs-last-failed');
+    await page.selectOption('#jobs-last', 'never');
+    await page.locator('#jobs-table tr[data-job="console-fails"]').waitFor({ state: 'detached' });
+  });
+
   await check('the dashboard counts the jobs and charts their runs', async () => {
     await go('#/');
     await page.locator('h1', { hasText: 'Dashboard' }).waitFor();

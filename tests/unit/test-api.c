@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SPEC(name, sched)                                                                          \
 	"{\"name\":\"" name "\",\"schedule\":\"" sched "\",\"run\":{\"shell\":\"echo hi\"}}"
@@ -582,6 +583,119 @@ static void put_run(struct harness *h, int64_t id, const char *job, enum run_sta
 	assert_int_equal(store_submit_run(h->store, &r), 0);
 }
 
+/* GET /jobs/{name} until its status.last_run has run `id` (the store folds it behind). */
+static json_t *wait_last_run(struct harness *h, const char *name, int64_t id)
+{
+	char path[128];
+	json_t *lr = NULL;
+	struct resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/jobs/%s", name);
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(req(h, "GET", path, h->viewer, NULL, NULL, &r), 200);
+		lr = json_object_get(json_object_get(r.json, "status"), "last_run");
+		assert_non_null(lr);
+		if (json_integer_value(json_object_get(lr, "id")) == id) {
+			json_incref(lr);
+			resp_free(&r);
+			return lr;
+		}
+		resp_free(&r);
+		usleep(10 * 1000);
+	}
+	fail_msg("job %s: last_run never became run %lld", name, (long long)id);
+	return NULL;
+}
+
+/* The names in a GET /jobs answer, comma-separated. */
+static void list_names(struct harness *h, const char *path, char *out, size_t size)
+{
+	struct resp r;
+	json_t *jobs;
+
+	assert_int_equal(req(h, "GET", path, h->viewer, NULL, NULL, &r), 200);
+	jobs = json_object_get(r.json, "jobs");
+	out[0] = '\0';
+	for (size_t i = 0; i < json_array_size(jobs); i++) {
+		const char *n = json_string_value(json_object_get(json_array_get(jobs, i), "name"));
+		size_t len = strlen(out);
+
+		snprintf(out + len, size - len, "%s%s", i ? "," : "", n);
+	}
+	resp_free(&r);
+}
+
+static void jobs_show_and_filter_by_last_run(void **state)
+{
+	struct harness *h = *state;
+	const char *names[] = {"lr-a", "lr-b", "lr-c"};
+	int64_t t0 = 1772953800000LL;
+	char body[256], got[256];
+	struct resp r;
+	json_t *lr;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body),
+		         "{\"name\":\"%s\",\"schedule\":\"@manual\",\"run\":{\"shell\":\"true\"}}",
+		         names[i]);
+		assert_int_equal(req(h, "POST", "/api/v1/jobs", h->oper, body, NULL, &r), 201);
+		/* None yet. */
+		assert_true(
+		    json_is_null(json_object_get(json_object_get(r.json, "status"), "last_run")));
+		resp_free(&r);
+	}
+	put_run(h, 901, "lr-a", RUN_SUCCEEDED, t0);
+	put_run(h, 902, "lr-a", RUN_FAILED, t0 + 60000);
+	put_run(h, 903, "lr-b", RUN_SUCCEEDED, t0 + 60000);
+	put_run(h, 904, "lr-c", RUN_RUNNING, t0 + 60000);
+	assert_int_equal(store_flush(h->store), 0);
+
+	lr = wait_last_run(h, "lr-a", 902);
+	assert_string_equal(json_string_value(json_object_get(lr, "state")), "failed");
+	assert_string_equal(json_string_value(json_object_get(lr, "finished_at")),
+	                    "2026-03-08T07:11:01.510Z");
+	json_decref(lr);
+	json_decref(wait_last_run(h, "lr-b", 903));
+
+	list_names(h, "/api/v1/jobs?search=lr-&last=failed", got, sizeof(got));
+	assert_string_equal(got, "lr-a");
+	list_names(h, "/api/v1/jobs?search=lr-&last=succeeded", got, sizeof(got));
+	assert_string_equal(got, "lr-b");
+	list_names(h, "/api/v1/jobs?search=lr-&last=never", got, sizeof(got));
+	assert_string_equal(got, "lr-c");
+	list_names(h, "/api/v1/jobs?search=lr-&last=timed_out", got, sizeof(got));
+	assert_string_equal(got, "");
+	list_names(h, "/api/v1/jobs?search=lr-&last=", got, sizeof(got));
+	assert_string_equal(got, "lr-a,lr-b,lr-c");
+	/* With paging: the list carries the last run too. */
+	assert_int_equal(
+	    req(h, "GET", "/api/v1/jobs?search=lr-&limit=1", h->viewer, NULL, NULL, &r), 200);
+	lr = json_object_get(
+	    json_object_get(json_array_get(json_object_get(r.json, "jobs"), 0), "status"),
+	    "last_run");
+	assert_int_equal(json_integer_value(json_object_get(lr, "id")), 902);
+	assert_string_equal(json_string_value(member(&r, "next")), "lr-a");
+	resp_free(&r);
+	list_names(h, "/api/v1/jobs?search=lr-&last=never&after=lr-a&limit=1", got, sizeof(got));
+	assert_string_equal(got, "lr-c");
+
+	/* Not a final state, or not a state: 400 naming the parameter. */
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?last=running", h->viewer, NULL, NULL, &r),
+	                 400);
+	assert_string_equal(err_field(&r), "last");
+	resp_free(&r);
+	assert_int_equal(req(h, "GET", "/api/v1/jobs?last=bogus", h->viewer, NULL, NULL, &r), 400);
+	assert_string_equal(err_field(&r), "last");
+	assert_string_equal(err_code(&r), "bad_request");
+	resp_free(&r);
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(body, sizeof(body), "/api/v1/jobs/%s", names[i]);
+		assert_int_equal(req(h, "DELETE", body, h->oper, NULL, NULL, &r), 204);
+		resp_free(&r);
+	}
+}
+
 static void executors_cluster_and_controls(void **state)
 {
 	struct harness *h = *state;
@@ -928,6 +1042,7 @@ int main(void)
 	    cmocka_unit_test(auth_failure_events_are_throttled),
 	    cmocka_unit_test(start_errors_and_ipv6),
 	    cmocka_unit_test(executors_cluster_and_controls),
+	    cmocka_unit_test(jobs_show_and_filter_by_last_run),
 	};
 	int rc;
 

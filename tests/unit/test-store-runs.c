@@ -412,6 +412,261 @@ static void last_fires_are_exact_across_swaps_crashes_and_close(void **state)
 	assert_int_equal(query_int(f->path, "SELECT count(*) FROM job_fires WHERE job = 'c'"), 0);
 }
 
+/* ---- last runs (job_last_runs: each job's last outcome) ---- */
+
+static void submit_final(struct store *s, int64_t id, const char *job, enum run_state state)
+{
+	struct shard_rec sh[1];
+	struct run_rec r;
+
+	mkrun(&r, sh, id, job, id * 1000, RUN_TRIG_MANUAL, state, 1);
+	assert_int_equal(store_submit_run(s, &r), 0);
+}
+
+static struct store_last_run last_run_of(struct store *s, const char *job)
+{
+	struct store_last_run lr;
+	struct store_job j;
+
+	assert_int_equal(store_job_get(s, job, &j), 0);
+	lr = j.last_run;
+	store_job_clear(&j);
+	return lr;
+}
+
+/* Waits (at most 10 s) until the writer has folded run `id` as the last run of `job`. */
+static struct store_last_run wait_last_run(struct store *s, const char *job, int64_t id)
+{
+	struct store_last_run lr = {0};
+
+	for (int i = 0; i < 1000; i++) {
+		lr = last_run_of(s, job);
+		if (lr.id == id)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_int_equal(lr.id, id);
+	return lr;
+}
+
+static void put_jobs(struct store *s, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(store_job_put(s, names[i], "{}", false, 1, 0, NULL, NULL), 0);
+}
+
+static void last_runs_follow_the_newest_final_run_across_folds_close_and_delete(void **state)
+{
+	static const char *const names[] = {"a", "b", "c"};
+	struct fx *f = *state;
+	struct store_last_run lr;
+	struct shard_rec sh[1];
+	struct run_rec r;
+	sqlite3 *db;
+
+	f->opt.fold_ms = 100;
+	fx_reopen(f);
+	put_jobs(f->s, names, 3);
+	/* A run that has not finished is no outcome. */
+	mkrun(&r, sh, 1, "a", 1000, RUN_TRIG_SCHEDULE, RUN_RUNNING, 1);
+	assert_int_equal(store_submit_run(f->s, &r), 0);
+	assert_int_equal(store_flush(f->s), 0);
+	usleep(300 * 1000);
+	assert_int_equal(last_run_of(f->s, "a").id, 0);
+
+	/* Folded with no batch after it: the writer's idle work writes it. */
+	submit_final(f->s, 1, "a", RUN_FAILED);
+	submit_final(f->s, 2, "b", RUN_SUCCEEDED);
+	assert_int_equal(store_flush(f->s), 0);
+	lr = wait_last_run(f->s, "a", 1);
+	assert_int_equal(lr.state, RUN_FAILED);
+	assert_int_equal(lr.finished_at, 1003);
+	assert_int_equal(wait_last_run(f->s, "b", 2).state, RUN_SUCCEEDED);
+	assert_int_equal(last_run_of(f->s, "c").id, 0);
+
+	/* The newest by id wins, whichever finishes last, in one fold or across folds. */
+	submit_final(f->s, 5, "a", RUN_SUCCEEDED);
+	submit_final(f->s, 4, "a", RUN_TIMED_OUT);
+	assert_int_equal(store_flush(f->s), 0);
+	assert_int_equal(wait_last_run(f->s, "a", 5).state, RUN_SUCCEEDED);
+	submit_final(f->s, 3, "a", RUN_LOST);
+	/* A run already final does not finish again. */
+	submit_final(f->s, 5, "a", RUN_FAILED);
+	submit_final(f->s, 6, "b", RUN_CANCELLED);
+	assert_int_equal(store_flush(f->s), 0);
+	assert_int_equal(wait_last_run(f->s, "b", 6).state, RUN_CANCELLED);
+	lr = last_run_of(f->s, "a");
+	assert_int_equal(lr.id, 5);
+	assert_int_equal(lr.state, RUN_SUCCEEDED);
+
+	/* A clean close writes what is not folded yet. */
+	f->opt.fold_ms = 60000;
+	fx_reopen(f);
+	submit_final(f->s, 7, "c", RUN_SKIPPED);
+	fx_reopen(f);
+	assert_int_equal(last_run_of(f->s, "c").id, 7);
+	assert_int_equal(last_run_of(f->s, "c").state, RUN_SKIPPED);
+	assert_int_equal(last_run_of(f->s, "a").id, 5);
+
+	/* Deleting a job forgets its last run; a job of that name starts with none. */
+	assert_int_equal(store_job_delete(f->s, "a"), 0);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM job_last_runs WHERE job = 'a'"),
+	                 0);
+	put_jobs(f->s, names, 1);
+	assert_int_equal(last_run_of(f->s, "a").id, 0);
+	submit_final(f->s, 8, "a", RUN_FAILED);
+	fx_reopen(f);
+	assert_int_equal(last_run_of(f->s, "a").id, 8);
+
+	/* Migration 4 fills the table from the runs already finished. */
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP TABLE job_last_runs;"
+	                              "DELETE FROM schema_version WHERE version = 4",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	fx_open(f);
+	lr = last_run_of(f->s, "a");
+	assert_int_equal(lr.id, 8);
+	assert_int_equal(lr.state, RUN_FAILED);
+	assert_int_equal(lr.finished_at, 8003);
+	assert_int_equal(last_run_of(f->s, "b").id, 6);
+	assert_int_equal(last_run_of(f->s, "c").id, 7);
+}
+
+static void last_runs_lost_in_a_crash_are_put_right_by_the_next_final_run(void **state)
+{
+	static const char *const names[] = {"a"};
+	struct fx *f = *state;
+	struct store_options o;
+	struct store *s2;
+	struct store_last_run lr;
+	char path[200];
+
+	f->opt.sync_ms = -1;
+	f->opt.fold_ms = 60000; /* nothing is folded before a clean close */
+	fx_reopen(f);
+	put_jobs(f->s, names, 1);
+	submit_final(f->s, 1, "a", RUN_FAILED);
+	assert_int_equal(store_flush(f->s), 0);
+	assert_int_equal(last_run_of(f->s, "a").id, 0);
+
+	crash_copy(f, "crash", path, sizeof(path));
+	o = f->opt;
+	o.path = path;
+	assert_int_equal(store_open(&o, &s2, NULL), 0);
+	assert_int_equal(last_run_of(s2, "a").id, 0); /* lost */
+	submit_final(s2, 2, "a", RUN_SUCCEEDED);
+	store_close(s2);
+	assert_int_equal(store_open(&o, &s2, NULL), 0);
+	lr = last_run_of(s2, "a");
+	assert_int_equal(lr.id, 2);
+	assert_int_equal(lr.state, RUN_SUCCEEDED);
+	store_close(s2);
+
+	fx_reopen(f);
+	assert_int_equal(last_run_of(f->s, "a").id, 1);
+}
+
+static void job_list_filters_by_last_outcome_with_paging(void **state)
+{
+	static const char *const names[] = {"j0", "j1", "j2", "j3", "j4",
+	                                    "j5", "j6", "j7", "j8", "j9"};
+	struct store_job_filter flt = {.paused = -1, .last_state = RUN_FAILED, .limit = 2};
+	struct fx *f = *state;
+	struct store_job *js;
+	size_t n;
+
+	put_jobs(f->s, names, 10);
+	submit_final(f->s, 1, "j1", RUN_FAILED);
+	submit_final(f->s, 2, "j2", RUN_SUCCEEDED);
+	submit_final(f->s, 3, "j3", RUN_SUCCEEDED);
+	submit_final(f->s, 4, "j3", RUN_FAILED);
+	submit_final(f->s, 5, "j5", RUN_FAILED);
+	submit_final(f->s, 6, "j7", RUN_FAILED);
+	submit_final(f->s, 7, "j8", RUN_FAILED);
+	submit_final(f->s, 8, "j8", RUN_TIMED_OUT);
+	assert_int_equal(store_job_put(f->s, "j5", "{}", true, 2, 0, NULL, NULL), 0);
+	fx_reopen(f); /* folds */
+
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(js[0].name, "j1");
+	assert_int_equal(js[0].last_run.id, 1);
+	assert_int_equal(js[0].last_run.state, RUN_FAILED);
+	assert_string_equal(js[1].name, "j3");
+	assert_int_equal(js[1].last_run.id, 4);
+	flt.after = "j3";
+	for (size_t i = 0; i < n; i++)
+		store_job_clear(&js[i]);
+	free(js);
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(js[0].name, "j5");
+	assert_string_equal(js[1].name, "j7");
+	for (size_t i = 0; i < n; i++)
+		store_job_clear(&js[i]);
+	free(js);
+	flt.after = "j7";
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), 0);
+	assert_int_equal(n, 0);
+	free(js);
+
+	/* With the other filters. */
+	flt.after = NULL;
+	flt.paused = 0;
+	flt.limit = 10;
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(js[0].name, "j1");
+	assert_string_equal(js[1].name, "j3");
+	assert_string_equal(js[2].name, "j7");
+	for (size_t i = 0; i < n; i++)
+		store_job_clear(&js[i]);
+	free(js);
+
+	/* Never finished, paged. */
+	flt.paused = -1;
+	flt.last_state = STORE_LAST_NEVER;
+	flt.limit = 3;
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(js[0].name, "j0");
+	assert_string_equal(js[1].name, "j4");
+	assert_string_equal(js[2].name, "j6");
+	assert_int_equal(js[0].last_run.id, 0);
+	for (size_t i = 0; i < n; i++)
+		store_job_clear(&js[i]);
+	free(js);
+	flt.after = "j6";
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(js[0].name, "j9");
+	store_job_clear(&js[0]);
+	free(js);
+
+	/* Any: every job, with its last run. */
+	flt.after = NULL;
+	flt.last_state = 0;
+	flt.limit = 100;
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(js[8].last_run.id, 8);
+	assert_int_equal(js[8].last_run.state, RUN_TIMED_OUT);
+	for (size_t i = 0; i < n; i++)
+		store_job_clear(&js[i]);
+	free(js);
+
+	/* Not a final state: refused. */
+	flt.last_state = RUN_RUNNING;
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), CLOVER_EINVAL);
+	flt.last_state = 99;
+	assert_int_equal(store_job_list(f->s, &flt, &js, &n), CLOVER_EINVAL);
+}
+
 /* ---- events through the queue ---- */
 
 static void queued_events_are_written_and_a_taken_id_is_skipped(void **state)
@@ -842,6 +1097,9 @@ int main(void)
 	    fx_test(batches_split_at_batch_max),
 	    fx_test(duplicate_fire_is_dropped_and_logged_without_aborting_the_batch),
 	    fx_test(last_fires_are_exact_across_swaps_crashes_and_close),
+	    fx_test(last_runs_follow_the_newest_final_run_across_folds_close_and_delete),
+	    fx_test(last_runs_lost_in_a_crash_are_put_right_by_the_next_final_run),
+	    fx_test(job_list_filters_by_last_outcome_with_paging),
 	    fx_test(queued_events_are_written_and_a_taken_id_is_skipped),
 	    fx_test(run_list_filters_and_pages_newest_first),
 	    fx_test(unfinished_runs_are_returned_for_recovery),

@@ -53,7 +53,7 @@ static void open_creates_private_file_and_migrates_from_empty(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 4);
 	assert_int_equal(query_int(f->path,
 	                           "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 	                           " AND name IN ('jobs', 'runs', 'shards', 'run_logs', 'events',"
@@ -79,7 +79,7 @@ static void reopen_keeps_data(void **state)
 	assert_string_equal(j.spec, "{\"a\":1}");
 	store_job_clear(&j);
 	fx_reopen(f);
-	assert_int_equal(query_int(f->path, "SELECT count(*) FROM schema_version"), 3);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM schema_version"), 4);
 }
 
 static void newer_schema_is_refused_with_a_clear_error(void **state)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Jobs: the list (server-side search by name, filters by label and state, and
-// keyset paging, so it stays fast with 100,000 jobs), one job with its run history, and the
+// Jobs: the list (server-side search by name, filters by label, state and last
+// outcome, and keyset paging, so it stays fast with 100,000 jobs), one job with its run history, and the
 // create/edit form that validates as you type and previews the schedule
 // (GET /cron/preview: description and the next 5 fires in the job's zone).
 import {
@@ -9,6 +9,8 @@ import {
 } from './util.js';
 
 const PAGE = 50;
+/* The filter on the last outcome: GET /jobs?last= (its final run states and "never"). */
+const LAST_STATES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 const NAME_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
 /* Pause or resume; resolves to the JOB. */
@@ -56,12 +58,20 @@ function command(spec) {
   return '—';
 }
 
+/* A job's last outcome (status.last_run): its state, linking to the run; '—' when none. */
+function lastRun(lr) {
+  if (!lr) return '—';
+  return h('a', { href: '#/runs/' + lr.id, title: 'Run #' + lr.id + (lr.finished_at ? ', finished ' + fmtTime(lr.finished_at) : '') },
+    badge(lr.state));
+}
+
 /* #/jobs: the table. */
 export async function jobsPage(main, params, query) {
   const pager = new Pager();
   let search = query.get('search') || '';
   let paused = query.get('paused') || '';
   let label = query.get('label') || '';
+  let last = query.get('last') || '';
   const contact = query.get('contact') || ''; // from the contacts page: jobs naming it
   const tbody = h('tbody');
   const status = h('p', { class: 'muted', id: 'jobs-status' });
@@ -73,7 +83,7 @@ export async function jobsPage(main, params, query) {
     status.textContent = 'Loading…';
     let r;
     try {
-      r = await api('GET', '/jobs' + qs({ search, paused, label, contact, after: pager.cursor, limit: PAGE }));
+      r = await api('GET', '/jobs' + qs({ search, paused, label, contact, last, after: pager.cursor, limit: PAGE }));
     } catch (e) {
       if (mine === seq) status.textContent = errorText(e);
       return;
@@ -81,7 +91,7 @@ export async function jobsPage(main, params, query) {
     if (mine !== seq) return; // a newer search answered first
     pager.next = r.next;
     mount(tbody, r.jobs.map(row));
-    status.textContent = r.jobs.length ? '' : (search || paused || label || contact ? 'No job matches.' : 'No jobs yet.');
+    status.textContent = r.jobs.length ? '' : (search || paused || label || contact || last ? 'No job matches.' : 'No jobs yet.');
     mount(pagerBox, pager.controls(load));
   }
 
@@ -94,6 +104,7 @@ export async function jobsPage(main, params, query) {
       h('td', { class: 'hide-narrow' }, j.timezone || 'UTC'),
       h('td', {}, st.next_fire_at ? h('span', { title: fmtTime(st.next_fire_at) }, fmtAgo(st.next_fire_at)) : '—'),
       h('td', {}, badge(st.paused ? 'paused' : 'active')),
+      h('td', { class: 'last-run' }, lastRun(st.last_run)),
       h('td', { class: 'actions' }, can('operator') ? [
         h('button', { type: 'button', class: 'small', onclick: async () => {
           try { await setPaused(j.name, !st.paused); load(); } catch (e) { notice(errorText(e), 'error'); }
@@ -120,15 +131,20 @@ export async function jobsPage(main, params, query) {
     h('option', { value: 'false' }, 'Active'),
     h('option', { value: 'true' }, 'Paused'));
   pausedSel.value = paused;
+  const lastSel = h('select', { id: 'jobs-last', 'aria-label': 'Last run', onchange: (ev) => { last = ev.target.value; pager.reset(); load(); } },
+    h('option', { value: '' }, 'Any last run'),
+    LAST_STATES.map((s) => h('option', { value: s }, 'Last run ' + s.replace('_', ' '))),
+    h('option', { value: 'never' }, 'Never finished'));
+  lastSel.value = last;
   mount(main,
     h('div', { class: 'page-head' }, h('h1', {}, 'Jobs'),
       can('operator') ? h('a', { class: 'button primary', href: '#/jobs/new', id: 'new-job' }, 'New job') : null),
-    h('div', { class: 'filters' }, searchBox, labelBox, pausedSel,
+    h('div', { class: 'filters' }, searchBox, labelBox, pausedSel, lastSel,
       contact ? h('span', { class: 'chip', id: 'jobs-contact' }, 'naming contact ', h('strong', {}, contact), ' ',
         h('a', { href: '#/jobs', 'aria-label': 'Show all jobs' }, '×')) : null),
     h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'jobs-table' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Schedule'), h('th', { class: 'hide-narrow' }, 'Zone'),
-        h('th', {}, 'Next fire'), h('th', {}, 'State'), h('th', {}, ''))),
+        h('th', {}, 'Next fire'), h('th', {}, 'State'), h('th', {}, 'Last run'), h('th', {}, ''))),
       tbody)),
     status, pagerBox);
   await load();
@@ -209,6 +225,7 @@ export async function jobPage(main, params) {
       ['Schedule', h('span', { class: 'mono' }, job.schedule)],
       ['Time zone', job.timezone || 'UTC'],
       ['Next fire', st.next_fire_at ? `${fmtTime(st.next_fire_at)} (${fmtAgo(st.next_fire_at)})` : '—'],
+      ['Last run', lastRun(st.last_run)],
       ['Runs', h('span', { class: 'mono' }, command(job))],
       ['Target', job.target && job.target.labels ? Object.entries(job.target.labels).map(([k, v]) => k + '=' + v).join(', ') : 'any executor'],
       ['Shards', job.shards ? String(job.shards.count || 1) : '1'],
