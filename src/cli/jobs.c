@@ -20,7 +20,7 @@
 #define JOBS_PAGE_MAX 1000
 #define LIST_MAX 1000000
 
-enum { OPT_SEARCH = 0x200, OPT_PAUSED, OPT_ACTIVE, OPT_PARAMS };
+enum { OPT_SEARCH = 0x200, OPT_PAUSED, OPT_ACTIVE, OPT_PARAMS, OPT_LAST };
 
 /* Builds "/jobs/NAME" plus `suffix` into `b` (initialised by the caller). */
 static int job_path(struct buf *b, const char *name, const char *suffix)
@@ -140,19 +140,22 @@ static const struct option ls_opts[] = {
 	{"search", required_argument, NULL, OPT_SEARCH},
 	{"paused", no_argument, NULL, OPT_PAUSED},
 	{"active", no_argument, NULL, OPT_ACTIVE},
+	{"last", required_argument, NULL, OPT_LAST},
 	{"limit", required_argument, NULL, 'n'},
 	{0},
 };
 
 static const struct cli_command ls_cmd = {
 	.name = "job ls",
-	.synopsis = "[--search S] [--paused|--active] [-n N]",
-	.help = "Lists jobs by name: NAME SCHEDULE TZ PAUSED NEXT-FIRE (times in UTC).\n"
+	.synopsis = "[--search S] [--paused|--active] [--last STATE] [-n N]",
+	.help = "Lists jobs by name: NAME SCHEDULE TZ PAUSED NEXT-FIRE LAST-RUN (times in UTC).\n"
 		"\n"
 		"options:\n"
 		"  --search S          only jobs whose name contains S\n"
 		"  --paused            only paused jobs\n"
 		"  --active            only jobs that are not paused\n"
+		"  --last STATE        only jobs whose last finished run is STATE (succeeded,\n"
+		"                      failed, timed_out, cancelled, skipped, lost), or never\n"
 		"  -n, --limit N       at most N jobs (default: all)\n",
 	.opts = ls_opts,
 	.shortopts = "n:",
@@ -162,6 +165,7 @@ static const struct cli_command ls_cmd = {
 struct ls_opts {
 	const char *search;
 	const char *paused; /* "true", "false" or NULL */
+	const char *last;   /* a final run state, "never" or NULL */
 	long long limit;    /* 0: all */
 };
 
@@ -181,6 +185,9 @@ static int ls_opt(void *ctx, const struct cli_command *cmd, int opt, const char 
 			return cli_usage_error(cmd, "--paused and --active exclude each other");
 		o->paused = want;
 		return CLI_CONTINUE;
+	case OPT_LAST:
+		o->last = arg; /* the server names what it accepts */
+		return CLI_CONTINUE;
 	case 'n':
 		if (cli_parse_int(arg, 1, LIST_MAX, &o->limit))
 			return cli_usage_error(cmd, "-n wants a number from 1 to %d, not '%s'",
@@ -192,25 +199,28 @@ static int ls_opt(void *ctx, const struct cli_command *cmd, int opt, const char 
 
 static int jobs_table(const json_t *jobs)
 {
-	static const char *const head[] = {"NAME", "SCHEDULE", "TZ", "PAUSED", "NEXT-FIRE"};
+	static const char *const head[] = {"NAME",      "SCHEDULE", "TZ", "PAUSED",
+					   "NEXT-FIRE", "LAST-RUN"};
 	struct cli_table t;
 	size_t i;
 	json_t *job;
 	int rc;
 
-	if (cli_table_init(&t, 5, head))
+	if (cli_table_init(&t, 6, head))
 		return CLI_EXIT_FAIL;
 	json_array_foreach(jobs, i, job)
 	{
 		json_t *st = json_object_get(job, "status");
 		const char *tz = cli_json_str(job, "timezone");
+		const char *last = cli_json_str(json_object_get(st, "last_run"), "state");
 		char next[40];
-		const char *row[5] = {
+		const char *row[6] = {
 			cli_json_str(job, "name"),
 			cli_json_str(job, "schedule"),
 			tz ? tz : "UTC",
 			json_is_true(json_object_get(st, "paused")) ? "yes" : "no",
 			cli_format_time(cli_json_str(st, "next_fire_at"), next, sizeof(next)),
+			last ? last : "-",
 		};
 
 		if (cli_table_add(&t, row)) {
@@ -238,7 +248,8 @@ static int job_ls(int argc, char **argv)
 		return rc;
 	buf_init(&query, 64 * 1024);
 	if (buf_appends(&query, "/jobs") || (o.search && cli_query_add(&query, "search", o.search)) ||
-	    (o.paused && cli_query_add(&query, "paused", o.paused))) {
+	    (o.paused && cli_query_add(&query, "paused", o.paused)) ||
+	    (o.last && cli_query_add(&query, "last", o.last))) {
 		fprintf(stderr, "clover: request too long\n");
 		rc = CLI_EXIT_FAIL;
 		goto out;

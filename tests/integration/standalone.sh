@@ -94,6 +94,11 @@ FID=$(cl job trigger flaky); FID=${FID#run }
 check "a failing job is retried then fails" wait_for 20 state_is "$FID" failed
 check "the retry is attempt 2 with the exit code" \
 	test "$(api "runs/$FID" | jq_py 'd["shards"][0]["attempt"], d["shards"][0]["exit_code"]')" = "2 3"
+last_failed() { cl job ls --last failed | grep -q '^flaky .* failed$'; }
+check "job ls --last failed lists the job whose last run failed" wait_for 15 last_failed
+check "and not a job whose last run succeeded" sh -c "! '$CLOVER' --data '$DIR/data' job ls --last failed | grep -q '^hello '"
+check "job ls --last with a state that is not final is refused, naming the option" \
+	sh -c "! '$CLOVER' --data '$DIR/data' job ls --last running >'$DIR/last.out' 2>&1 && grep -q 'last' '$DIR/last.out'"
 
 # --- concurrency forbid --------------------------------------------------
 apply busy '{"name":"busy","schedule":"@every 1s","run":{"shell":"sleep 2.5 # '"$MARK"'"}}' >/dev/null
