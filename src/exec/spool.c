@@ -2,9 +2,10 @@
 /*
  * The executor's spool on SQLite (see spool.h for what it keeps and why).
  *
- * Two tables: `inflight` (accepted attempts not finished) and `results`
+ * Three tables: `inflight` (accepted attempts not finished) and `results`
  * (finished attempts waiting for their result-ack), both keyed by
- * (run_id, shard, attempt). `results.seq` is an AUTOINCREMENT key, so the
+ * (run_id, shard, attempt), and `logs` (output written while the attempt's
+ * scheduler was unreachable, in chunks, sent again when it is back). `results.seq` is an AUTOINCREMENT key, so the
  * order of re-delivery is the order of storing, also across restarts. The
  * file runs in WAL mode with synchronous=NORMAL: a committed result survives
  * a crash of the process; the worker groups the writes of one loop turn into
@@ -31,6 +32,10 @@ enum stmt {
 	ST_RESULT_LIST,
 	ST_RESULT_COUNT,
 	ST_HAS,
+	ST_LOG_PUT,
+	ST_LOG_LIST,
+	ST_LOG_DEL,
+	ST_LOG_BYTES,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_COUNT_,
@@ -55,6 +60,12 @@ static const char *const sql_text[ST_COUNT_] = {
 	[ST_HAS] = "SELECT 1 FROM results WHERE run_id = ?1 AND shard = ?2 AND attempt = ?3 "
 	           "UNION ALL SELECT 1 FROM inflight WHERE run_id = ?1 AND shard = ?2 AND "
 	           "attempt = ?3 LIMIT 1",
+	[ST_LOG_PUT] = "INSERT INTO logs(run_id, shard, attempt, ticket, off, data, endpoint) "
+	               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_LOG_LIST] = "SELECT run_id, shard, attempt, ticket, off, data, endpoint, seq FROM logs "
+	                "WHERE seq > ?2 ORDER BY seq LIMIT ?1",
+	[ST_LOG_DEL] = "DELETE FROM logs WHERE seq = ?1",
+	[ST_LOG_BYTES] = "SELECT coalesce(sum(length(data)), 0) FROM logs",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 };
@@ -71,7 +82,11 @@ static const char schema[] =
 	" run_id INTEGER NOT NULL, shard INTEGER NOT NULL, attempt INTEGER NOT NULL,"
 	" ticket INTEGER NOT NULL, state INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
 	" started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL, message TEXT,"
-	" endpoint TEXT, UNIQUE (run_id, shard, attempt));";
+	" endpoint TEXT, UNIQUE (run_id, shard, attempt));"
+	"CREATE TABLE IF NOT EXISTS logs ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" run_id INTEGER NOT NULL, shard INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+	" ticket INTEGER NOT NULL, off INTEGER NOT NULL, data BLOB NOT NULL, endpoint TEXT);";
 
 struct spool {
 	sqlite3 *db;
@@ -379,6 +394,98 @@ int64_t spool_result_count(struct spool *sp)
 		n = sqlite3_column_int64(st, 0);
 	else
 		fail(sp, "result count");
+	sqlite3_reset(st);
+	return n;
+}
+
+int spool_log_put(struct spool *sp, const struct proto_log *l, const char *endpoint)
+{
+	sqlite3_stmt *st = sp->st[ST_LOG_PUT];
+
+	bind_ref(st, l->run_id, l->shard, l->attempt);
+	sqlite3_bind_int64(st, 4, l->ticket);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)l->offset);
+	sqlite3_bind_blob64(st, 6, l->data, l->len, SQLITE_STATIC);
+	if (endpoint)
+		sqlite3_bind_text(st, 7, endpoint, -1, SQLITE_STATIC);
+	return step_done(sp, ST_LOG_PUT, "log insert");
+}
+
+void spool_logs_free(struct spool_log *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		free((char *)v[i].log.data);
+		free(v[i].endpoint);
+	}
+	free(v);
+}
+
+int spool_logs(struct spool *sp, int64_t after_seq, size_t max, struct spool_log **out, size_t *n)
+{
+	sqlite3_stmt *st = sp->st[ST_LOG_LIST];
+	struct spool_log *v = NULL;
+	size_t len = 0;
+	int rc = 0, s;
+
+	*out = NULL;
+	*n = 0;
+	if (max > 0 && (v = calloc(max, sizeof(*v))) == NULL)
+		return CLOVER_ENOMEM;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	sqlite3_bind_int64(st, 2, after_seq);
+	while (len < max && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct spool_log *r = &v[len++];
+		size_t dl = (size_t)sqlite3_column_bytes(st, 5);
+		char *data = malloc(dl + 1);
+
+		r->log.run_id = sqlite3_column_int64(st, 0);
+		r->log.shard = sqlite3_column_int(st, 1);
+		r->log.attempt = sqlite3_column_int(st, 2);
+		r->log.ticket = (uint32_t)sqlite3_column_int64(st, 3);
+		r->log.offset = (uint64_t)sqlite3_column_int64(st, 4);
+		r->seq = sqlite3_column_int64(st, 7);
+		if (data == NULL) {
+			rc = CLOVER_ENOMEM;
+			break;
+		}
+		memcpy(data, sqlite3_column_blob(st, 5), dl);
+		data[dl] = '\0';
+		r->log.data = data;
+		r->log.len = dl;
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL &&
+		    (r->endpoint = strdup((const char *)sqlite3_column_text(st, 6))) == NULL) {
+			rc = CLOVER_ENOMEM;
+			break;
+		}
+	}
+	if (rc == 0 && len < max && s != SQLITE_DONE)
+		rc = fail(sp, "log list");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != 0) {
+		spool_logs_free(v, len);
+		return rc;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int spool_log_del(struct spool *sp, int64_t seq)
+{
+	sqlite3_bind_int64(sp->st[ST_LOG_DEL], 1, seq);
+	return step_done(sp, ST_LOG_DEL, "log delete");
+}
+
+int64_t spool_log_bytes(struct spool *sp)
+{
+	sqlite3_stmt *st = sp->st[ST_LOG_BYTES];
+	int64_t n = CLOVER_ESTORE;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		fail(sp, "log bytes");
 	sqlite3_reset(st);
 	return n;
 }

@@ -9,6 +9,8 @@
  *   a failed result ("the executor stopped while the shard ran").
  * - *results*: finished attempts whose result-ack has not come back. They are
  *   kept until the ack, and re-sent, oldest first, after every reconnection.
+ * - *logs*: output an attempt wrote while its scheduler was unreachable,
+ *   sent (before the results) once it is back, then deleted.
  *
  * An attempt is named by (run_id, shard, attempt); storing the same attempt's
  * result twice keeps the first (idempotent). A spool belongs to one thread
@@ -31,6 +33,13 @@ struct spool_result {
 	int64_t seq;                   /* storing order, increasing, never reused */
 	struct proto_result_item item; /* item.message is owned by the record */
 	char *endpoint;                /* or NULL: any scheduler */
+};
+
+/* A spooled chunk of output: the wire message and the endpoint it belongs to. */
+struct spool_log {
+	int64_t seq;          /* storing order */
+	struct proto_log log; /* log.data is owned by the record */
+	char *endpoint;       /* or NULL: any scheduler */
 };
 
 /* A shard that was in flight: what is known of it. */
@@ -113,5 +122,22 @@ void spool_results_free(struct spool_result *v, size_t n);
 
 /* Number of stored results, or a negative CLOVER_E* code. */
 int64_t spool_result_count(struct spool *sp);
+
+/*
+ * Keeps a chunk of an attempt's output written while its scheduler was
+ * unreachable (`l->data` is copied). Returns 0 or CLOVER_ESTORE.
+ */
+int spool_log_put(struct spool *sp, const struct proto_log *l, const char *endpoint);
+/*
+ * Lists up to `max` spooled chunks stored after `after_seq`, oldest first,
+ * into a malloc'd array *out of *n (free with spool_logs_free()). 0,
+ * CLOVER_ESTORE or CLOVER_ENOMEM (then *out is NULL).
+ */
+int spool_logs(struct spool *sp, int64_t after_seq, size_t max, struct spool_log **out, size_t *n);
+void spool_logs_free(struct spool_log *v, size_t n);
+/* Deletes spooled chunk `seq` (sent). 0 or CLOVER_ESTORE. */
+int spool_log_del(struct spool *sp, int64_t seq);
+/* Bytes of output spooled, or a negative CLOVER_E* code. */
+int64_t spool_log_bytes(struct spool *sp);
 
 #endif

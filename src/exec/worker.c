@@ -85,6 +85,8 @@ struct inflight {
 	size_t link;  /* the endpoint that dispatched it */
 	int64_t started_at;
 	uint64_t log_off;
+	uint64_t log_spooled; /* output spooled while its scheduler was away */
+	uint64_t log_dropped; /* output beyond WORKER_LOG_SPOOL_MAX, not kept */
 	struct job_spec *spec; /* a reference, for the job's name in log lines */
 };
 
@@ -114,6 +116,8 @@ struct link {
 	struct proto_session s;
 	bool up;
 	bool resend;          /* sending every spooled result of this link, a chunk a turn */
+	bool resend_logs;     /* ... and, before them, its spooled output */
+	int64_t logs_after;   /* the spool seq of output the resend has reached */
 	int64_t resend_after; /* the spool seq the resend has reached */
 	uint64_t resent;      /* results the resend has sent so far */
 	int64_t closed_at;    /* monotonic ms of the scheduler's bye (CLOSED session) */
@@ -136,6 +140,7 @@ struct clover_worker {
 
 	struct proto_client *cli;
 	struct spool *sp;
+	int64_t log_spool_bytes; /* output in the spool's logs table */
 	struct link links[PROTO_CLIENT_ENDPOINTS_MAX];
 	struct buf frame;
 
@@ -495,6 +500,8 @@ int clover_worker_new(const clover_worker_options *opt, clover_worker **out)
 	if ((rc = recover_inflight(w)) != 0)
 		goto fail;
 	count_pending(w);
+	if ((w->log_spool_bytes = spool_log_bytes(w->sp)) < 0)
+		w->log_spool_bytes = 0; /* logged; the cap then counts from here */
 	rc = proto_client_new((const char *const *)w->endpoints, w->nend, &w->secret,
 	                      &w->server_pub, &w->cli, &e);
 	if (rc != 0) {
@@ -834,6 +841,8 @@ static bool link_live(const struct link *l)
 static void resend_start(struct link *l)
 {
 	l->resend = true;
+	l->resend_logs = true;
+	l->logs_after = 0;
 	l->resend_after = 0;
 	l->resent = 0;
 }
@@ -1288,6 +1297,32 @@ static struct item_out *add_item(struct clover_worker *w, enum item_kind kind)
 }
 
 /*
+ * Keeps a chunk of output written while the attempt's scheduler is
+ * unreachable, up to WORKER_LOG_SPOOL_MAX per attempt and
+ * WORKER_LOG_SPOOL_TOTAL in all; what does not fit is dropped (and said once
+ * per attempt).
+ */
+static void spool_output(struct clover_worker *w, struct inflight *f, const struct proto_log *l)
+{
+	if (f->log_spooled + l->len > WORKER_LOG_SPOOL_MAX ||
+	    w->log_spool_bytes + l->len > WORKER_LOG_SPOOL_TOTAL) {
+		if (f->log_dropped == 0)
+			log_at(LOG_WARN, SUB,
+			       "job=%s run=%lld shard=%d attempt=%d: output written while no "
+			       "scheduler is reachable is over the spool's limits; the rest is "
+			       "dropped",
+			       f->spec->name, (long long)f->run_id, f->shard, f->attempt);
+		f->log_dropped += l->len;
+		return;
+	}
+	tx(w);
+	if (spool_log_put(w->sp, l, w->endpoints[f->link]) != 0)
+		return; /* logged */
+	f->log_spooled += l->len;
+	w->log_spool_bytes += l->len;
+}
+
+/*
  * Queues a chunk of output for the flush (after the turn's progress items, so
  * a scheduler hears "started" before the output). The data stays in the
  * event until then.
@@ -1299,8 +1334,13 @@ static void add_log(struct clover_worker *w, struct inflight *f, const struct ex
 	struct item_out *it;
 
 	f->log_off += ev->len;
-	if (len == 0 || off > PROTO_LOG_OFFSET_MAX || !link_live(&w->links[f->link]))
+	if (len == 0 || off > PROTO_LOG_OFFSET_MAX)
 		return;
+	if (!link_live(&w->links[f->link])) {
+		spool_output(w, f, &(struct proto_log){f->run_id, f->shard, f->attempt, f->ticket,
+		                                       off, ev->data, len});
+		return;
+	}
 	if ((it = add_item(w, ITEM_LOG)) == NULL)
 		return;
 	it->link = f->link;
@@ -1396,11 +1436,56 @@ static struct wev *take_events(struct clover_worker *w)
 	return q;
 }
 
+/* True when a spooled record of `endpoint` goes to link i: its own, or of no endpoint we still have. */
+static bool spooled_for(const struct clover_worker *w, size_t i, const char *endpoint)
+{
+	if (endpoint == NULL || strcmp(endpoint, w->endpoints[i]) == 0)
+		return true;
+	for (size_t x = 0; x < w->nend; x++)
+		if (strcmp(endpoint, w->endpoints[x]) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * Sends the next chunk of the output spooled for link i, oldest first, and
+ * deletes what was sent (output has no ack); done with a chunk shorter than
+ * WORKER_RESEND_LOGS. A failed send is tried again next turn.
+ */
+static void resend_logs(struct clover_worker *w, size_t i)
+{
+	struct link *l = &w->links[i];
+	struct spool_log *v = NULL;
+	size_t n = 0, j = 0;
+
+	if (spool_logs(w->sp, l->logs_after, WORKER_RESEND_LOGS, &v, &n) != 0)
+		goto out; /* logged; next turn tries again */
+	for (; j < n; j++) {
+		if (spooled_for(w, i, v[j].endpoint)) {
+			struct proto_msg m;
+
+			memset(&m, 0, sizeof(m));
+			m.kind = PROTO_LOG;
+			m.log = v[j].log;
+			if (link_send(w, i, &m) != 0)
+				break;
+			tx(w);
+			if (spool_log_del(w->sp, v[j].seq) == 0)
+				w->log_spool_bytes -= v[j].log.len;
+		}
+		l->logs_after = v[j].seq;
+	}
+	if (j == n && n < WORKER_RESEND_LOGS)
+		l->resend_logs = false;
+out:
+	spool_logs_free(v, n);
+}
+
 /*
  * Sends the next chunk of the spooled results that belong to link i (or to
- * no endpoint we still have), oldest first; the resend ends with a chunk
- * shorter than WORKER_RESEND_CHUNK. A failed send is tried again next turn
- * from the same place.
+ * no endpoint we still have), oldest first, after its spooled output; the
+ * resend ends with a chunk shorter than WORKER_RESEND_CHUNK. A failed send is
+ * tried again next turn from the same place.
  */
 static void resend(struct clover_worker *w, size_t i)
 {
@@ -1409,22 +1494,16 @@ static void resend(struct clover_worker *w, size_t i)
 	struct proto_result_item *items = NULL;
 	size_t n = 0, k = 0;
 
+	if (l->resend_logs) {
+		resend_logs(w, i);
+		return; /* the results from the next turn */
+	}
 	if (spool_results(w->sp, l->resend_after, WORKER_RESEND_CHUNK, &v, &n) != 0)
 		goto out; /* logged; next turn tries again */
 	if (n > 0 && (items = malloc(n * sizeof(*items))) == NULL)
 		goto out;
 	for (size_t j = 0; j < n; j++) {
-		bool mine = v[j].endpoint == NULL || strcmp(v[j].endpoint, w->endpoints[i]) == 0;
-
-		if (!mine) {
-			/* Another endpoint's, unless that one is not ours any more. */
-			bool known = false;
-
-			for (size_t x = 0; x < w->nend && !known; x++)
-				known = strcmp(v[j].endpoint, w->endpoints[x]) == 0;
-			mine = !known;
-		}
-		if (mine)
+		if (spooled_for(w, i, v[j].endpoint))
 			items[k++] = v[j].item;
 	}
 	if (k > 0 && send_items(w, i, PROTO_RESULT, items, sizeof(*items), k) != 0)

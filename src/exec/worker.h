@@ -22,6 +22,9 @@
 #define WORKER_SPEC_CACHE_MAX   131072 /* parsed specs kept by their text (one per job served) */
 #define WORKER_SPEC_CACHE_BYTES (16u * 1024 * 1024) /* and their text, all together */
 #define WORKER_QUEUE_MAX        100000 /* accepted shards waiting for a handler thread */
+#define WORKER_RESEND_LOGS      64     /* spooled output chunks re-sent per loop turn */
+#define WORKER_LOG_SPOOL_MAX    (1024 * 1024)      /* output spooled per attempt, bytes */
+#define WORKER_LOG_SPOOL_TOTAL  (64 * 1024 * 1024) /* output spooled in all, bytes */
 
 /* Counters for tests and the command's log; read on the worker's thread or after run. */
 struct worker_stats {

@@ -189,12 +189,15 @@ start_server
 back() { [ "$(executors)" = "local:active w1:active w4:active" ]; }
 check "the workers join the restarted server" wait_for 15 back
 put_job '{"name":"survivor","schedule":"@manual","target":{"labels":{"pool":"w"}},
-  "run":{"shell":"sleep 3; echo survived"}}'
+  "run":{"shell":"sleep 1; echo survived; sleep 2"}}'
 R=$(trigger survivor)
 check "the survivor shard runs on a worker" wait_for 10 is_state "$R" running
 { kill -9 "$SPID"; wait "$SPID"; } 2>/dev/null
+sleep 2 # the shard writes its output while no scheduler is there
 start_server
 check "after the restart the run completes" wait_for 20 is_state "$R" succeeded
+check "the output written while the scheduler was down reaches the run log" wait_for 5 \
+	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' '$URL/runs/$R/log' | grep -q survived"
 check "with its first attempt: no duplicate" \
 	bash -c "curl -s -H 'Authorization: Bearer $(cat data/admin.token)' $URL/runs/$R | python3 -c \"
 import json,sys; d=json.load(sys.stdin); assert d['shards'][0]['attempt']==1, d\""

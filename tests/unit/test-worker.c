@@ -805,9 +805,10 @@ static void test_results_spooled_while_gone(void **state)
 	worker_make(&r, &s, &worker_key, spool, 2);
 	worker_start(&r);
 	WAIT_FOR(&s, s.hellos >= 1);
-	/* A shell shard that outlives the scheduler's presence. */
+	/* A shell shard that outlives the scheduler's presence, and writes then. */
 	dispatch(&s, 30, 0, 1,
-	         "{\"name\":\"t-wait\",\"schedule\":\"@every 1h\",\"run\":{\"shell\":\"sleep 1\"}}",
+	         "{\"name\":\"t-wait\",\"schedule\":\"@every 1h\","
+	         "\"run\":{\"shell\":\"sleep 1; echo said while away\"}}",
 	         NULL);
 	WAIT_FOR(&s, s.started >= 1);
 	snprintf(endpoint, sizeof(endpoint), "%s", s.endpoint);
@@ -827,6 +828,8 @@ static void test_results_spooled_while_gone(void **state)
 	pump(&s, 500);
 	assert_int_equal(count_results(&s, 30), 1);
 	assert_int_equal(result_of(&s, 30)->state, RUN_SUCCEEDED);
+	/* Its output, written while the scheduler was gone, came with it. */
+	assert_non_null(strstr(s.log, "said while away"));
 	assert_true(s.hellos >= 2);
 	worker_join(&r);
 	assert_int_equal(worker_pending(r.w), 0);
