@@ -1475,6 +1475,8 @@ static void resend_logs(struct clover_worker *w, size_t i)
 		}
 		l->logs_after = v[j].seq;
 	}
+	if (tx_commit(w) != 0) /* the deletes: flush() runs after the turn's commit */
+		log_at(LOG_WARN, SUB, "spool commit failed; output may be sent twice");
 	if (j == n && n < WORKER_RESEND_LOGS)
 		l->resend_logs = false;
 out:
