@@ -921,23 +921,38 @@ out:
 	return rc;
 }
 
-int cli_print_list(struct cli_client *c, enum cli_output output, const char *query,
-		   const char *key, const char *cursor, long long limit, long long page_max,
-		   int (*table)(const json_t *items))
+int cli_print_list(const struct cli_global *g, const struct cli_list *l)
 {
+	struct cli_client c;
+	struct buf query;
 	json_t *all = NULL, *next = NULL, *doc;
-	int rc = get_pages(c, query, key, cursor, limit, page_max, &all, &next);
+	int rc = cli_client_open(&c, g, true);
 
-	if (rc != CLI_EXIT_OK)
+	if (rc != CLI_CONTINUE)
 		return rc;
-	if (output == CLI_OUTPUT_JSON) {
-		doc = json_pack("{s:O, s:O}", key, all, "next", next);
+	buf_init(&query, 64 * 1024);
+	rc = buf_appends(&query, l->path);
+	for (const char *const *f = l->filters; rc == 0 && f[0]; f += 2)
+		rc = f[1] ? cli_query_add(&query, f[0], f[1]) : 0;
+	if (rc) {
+		fprintf(stderr, "clover: request too long\n");
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
+	rc = get_pages(&c, query.data, l->key, l->cursor, l->limit, l->page_max, &all, &next);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (g->output == CLI_OUTPUT_JSON) {
+		doc = json_pack("{s:O, s:O}", l->key, all, "next", next);
 		rc = doc ? cli_print_json(doc) : CLI_EXIT_FAIL;
 		json_decref(doc);
 	} else {
-		rc = table(all);
+		rc = l->table(all);
 	}
+out:
 	json_decref(all);
 	json_decref(next);
+	buf_free(&query);
+	cli_client_close(&c);
 	return rc;
 }

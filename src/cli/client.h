@@ -230,20 +230,29 @@ int cli_call(struct cli_client *c, const char *method, const char *path, const c
 int cli_call_json(struct cli_client *c, const char *method, const char *path, const json_t *body,
 		  long *status, json_t **out);
 
+/* A listing for cli_print_list(). */
+struct cli_list {
+	const char *path; /* "/jobs" */
+	/*
+	 * Query filters: name, value, name, value, ..., NULL. A NULL value
+	 * leaves its filter out. At most 8 pairs.
+	 */
+	const char *filters[2 * 8 + 1];
+	const char *key;    /* the member that holds the items: "jobs" */
+	const char *cursor; /* "after" for a name cursor, "before" for an id cursor */
+	long long limit;    /* items at most (0: all) */
+	long long page_max; /* items asked for per page */
+	int (*table)(const json_t *items);
+};
+
 /*
- * GETs a listing page by page and prints it. `query` is the path with its
- * filters ("/jobs?search=x"; it may hold buf-escaped values), `key` the
- * member that holds the items ("jobs"), `cursor` the query parameter that
- * continues after a page ("after" for a name cursor, "before" for an id
- * cursor). Stops after `limit` items (0: all) or at the last page, asking at
- * most `page_max` a page. Prints, with CLI_OUTPUT_JSON, the object
+ * Connects with `g`, GETs the listing page by page (stopping after `limit`
+ * items or at the last page) and prints, with CLI_OUTPUT_JSON, the object
  * {"<key>": [all items], "next": the cursor after the last page fetched, or
  * null}, else what `table` prints of the items. Returns the exit status (a
  * message was printed on failure).
  */
-int cli_print_list(struct cli_client *c, enum cli_output output, const char *query,
-		   const char *key, const char *cursor, long long limit, long long page_max,
-		   int (*table)(const json_t *items));
+int cli_print_list(const struct cli_global *g, const struct cli_list *l);
 
 /* Prints `j` indented by two spaces, then a newline, to standard output. */
 int cli_print_json(const json_t *j);

@@ -136,31 +136,22 @@ static int ls(int argc, char **argv)
 {
 	struct opts o = {0};
 	struct cli_cmdline cl;
-	struct cli_client c;
-	struct buf query;
 	int rc = cli_parse(&ls_cmd, argc, argv, opt, &o, &cl);
 
 	if (rc != CLI_CONTINUE)
 		return rc;
 	if (cl.npos == 1 && strcmp(cl.pos[0], "ls") != 0)
 		return cli_usage_error(&ls_cmd, "unknown sub-command '%s'", cl.pos[0]);
-	rc = cli_client_open(&c, &cl.g, true);
-	if (rc != CLI_CONTINUE)
-		return rc;
-	buf_init(&query, 64 * 1024);
-	if (buf_appends(&query, "/contacts") ||
-	    (o.search && cli_query_add(&query, "search", o.search)) ||
-	    (o.oncall && cli_query_add(&query, "oncall", "true"))) {
-		fprintf(stderr, "clover: request too long\n");
-		rc = CLI_EXIT_FAIL;
-		goto out;
-	}
-	rc = cli_print_list(&c, cl.g.output, query.data, "contacts", "after", o.limit, PAGE_MAX,
-			    table);
-out:
-	buf_free(&query);
-	cli_client_close(&c);
-	return rc;
+	return cli_print_list(
+	    &cl.g, &(struct cli_list){
+	               .path = "/contacts",
+	               .filters = {"search", o.search, "oncall", o.oncall ? "true" : NULL, NULL},
+	               .key = "contacts",
+	               .cursor = "after",
+	               .limit = o.limit,
+	               .page_max = PAGE_MAX,
+	               .table = table,
+	           });
 }
 
 static int add(int argc, char **argv)

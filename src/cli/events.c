@@ -122,30 +122,19 @@ int cli_events_main(int argc, char **argv)
 {
 	struct eopts o = {.limit = DEFAULT_N};
 	struct cli_cmdline cl;
-	struct cli_client c;
-	struct buf query;
 	int rc = cli_parse(&cmd, argc, argv, opt, &o, &cl);
 
 	if (rc != CLI_CONTINUE)
 		return rc;
-	rc = cli_client_open(&c, &cl.g, true);
-	if (rc != CLI_CONTINUE)
-		return rc;
-	buf_init(&query, 64 * 1024);
-	if (buf_appends(&query, "/events") || (o.level && cli_query_add(&query, "level", o.level)) ||
-	    (o.source && cli_query_add(&query, "source", o.source)) ||
-	    (o.job && cli_query_add(&query, "job", o.job)) ||
-	    (o.q && cli_query_add(&query, "q", o.q)) ||
-	    (o.from && cli_query_add(&query, "from", o.from)) ||
-	    (o.to && cli_query_add(&query, "to", o.to))) {
-		fprintf(stderr, "clover: request too long\n");
-		rc = CLI_EXIT_FAIL;
-		goto out;
-	}
-	rc = cli_print_list(&c, cl.g.output, query.data, "events", "before", o.limit, PAGE_MAX,
-			    table);
-out:
-	buf_free(&query);
-	cli_client_close(&c);
-	return rc;
+	return cli_print_list(&cl.g,
+	                      &(struct cli_list){
+	                          .path = "/events",
+	                          .filters = {"level", o.level, "source", o.source, "job", o.job,
+	                                      "q", o.q, "from", o.from, "to", o.to, NULL},
+	                          .key = "events",
+	                          .cursor = "before",
+	                          .limit = o.limit,
+	                          .page_max = PAGE_MAX,
+	                          .table = table,
+	                      });
 }

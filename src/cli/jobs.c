@@ -237,29 +237,20 @@ static int job_ls(int argc, char **argv)
 {
 	struct ls_opts o = {0};
 	struct cli_cmdline cl;
-	struct cli_client c;
-	struct buf query;
 	int rc = cli_parse(&ls_cmd, argc, argv, ls_opt, &o, &cl);
 
 	if (rc != CLI_CONTINUE)
 		return rc;
-	rc = cli_client_open(&c, &cl.g, true);
-	if (rc != CLI_CONTINUE)
-		return rc;
-	buf_init(&query, 64 * 1024);
-	if (buf_appends(&query, "/jobs") || (o.search && cli_query_add(&query, "search", o.search)) ||
-	    (o.paused && cli_query_add(&query, "paused", o.paused)) ||
-	    (o.last && cli_query_add(&query, "last", o.last))) {
-		fprintf(stderr, "clover: request too long\n");
-		rc = CLI_EXIT_FAIL;
-		goto out;
-	}
-	rc = cli_print_list(&c, cl.g.output, query.data, "jobs", "after", o.limit, JOBS_PAGE_MAX,
-			    jobs_table);
-out:
-	buf_free(&query);
-	cli_client_close(&c);
-	return rc;
+	return cli_print_list(
+	    &cl.g, &(struct cli_list){
+	               .path = "/jobs",
+	               .filters = {"search", o.search, "paused", o.paused, "last", o.last, NULL},
+	               .key = "jobs",
+	               .cursor = "after",
+	               .limit = o.limit,
+	               .page_max = JOBS_PAGE_MAX,
+	               .table = jobs_table,
+	           });
 }
 
 /* ---- show, rm, pause, resume ---- */

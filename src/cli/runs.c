@@ -181,28 +181,19 @@ int cli_runs_main(int argc, char **argv)
 {
 	struct runs_opts o = {.limit = RUNS_DEFAULT};
 	struct cli_cmdline cl;
-	struct cli_client c;
-	struct buf query;
 	int rc = cli_parse(&runs_cmd, argc, argv, runs_opt, &o, &cl);
 
 	if (rc != CLI_CONTINUE)
 		return rc;
-	rc = cli_client_open(&c, &cl.g, true);
-	if (rc != CLI_CONTINUE)
-		return rc;
-	buf_init(&query, 64 * 1024);
-	if (buf_appends(&query, "/runs") || (o.job && cli_query_add(&query, "job", o.job)) ||
-	    (o.state && cli_query_add(&query, "state", o.state))) {
-		fprintf(stderr, "clover: request too long\n");
-		rc = CLI_EXIT_FAIL;
-		goto out;
-	}
-	rc = cli_print_list(&c, cl.g.output, query.data, "runs", "before", o.limit, RUNS_PAGE_MAX,
-			    runs_table);
-out:
-	buf_free(&query);
-	cli_client_close(&c);
-	return rc;
+	return cli_print_list(&cl.g, &(struct cli_list){
+	                                 .path = "/runs",
+	                                 .filters = {"job", o.job, "state", o.state, NULL},
+	                                 .key = "runs",
+	                                 .cursor = "before",
+	                                 .limit = o.limit,
+	                                 .page_max = RUNS_PAGE_MAX,
+	                                 .table = runs_table,
+	                             });
 }
 
 /* ---- run show ---- */
