@@ -262,26 +262,9 @@ void api_contacts_list(struct api_req *rq, struct api_resp *rs)
 		return;
 	}
 	f.search = v && *v ? v : NULL;
-	v = api_query(rq, "oncall");
-	if (v) {
-		bool b;
-
-		if (api_parse_bool(v, &b) != 0) {
-			api_reply_error(rs, 400, "bad_request", "oncall",
-			                "oncall must be true or false");
-			return;
-		}
-		f.oncall = b ? 1 : 0;
-	}
-	v = api_query(rq, "after");
-	if (v && *v) {
-		if (!job_name_valid(v)) {
-			api_reply_error(rs, 400, "bad_request", "after",
-			                "after must be a contact name");
-			return;
-		}
-		f.after = v;
-	}
+	if (!api_query_bool(rq, rs, "oncall", &f.oncall) ||
+	    !api_query_name(rq, rs, "after", "a contact name", &f.after))
+		return;
 	if (!api_query_int(rq, rs, "limit", 1, 1000, 100, &limit))
 		return;
 	f.limit = (int)limit;

@@ -81,14 +81,8 @@ void api_events_list(struct api_req *rq, struct api_resp *rs)
 		}
 		f.source = v;
 	}
-	v = api_query(rq, "job");
-	if (v && *v) {
-		if (!job_name_valid(v)) {
-			api_reply_error(rs, 400, "bad_request", "job", "job must be a job name");
-			return;
-		}
-		f.job = v;
-	}
+	if (!api_query_name(rq, rs, "job", "a job name", &f.job))
+		return;
 	v = api_query(rq, "q");
 	if (v && *v) {
 		if (strlen(v) > Q_MAX) {

@@ -144,6 +144,17 @@ const char *api_query(const struct api_req *rq, const char *key);
  */
 bool api_query_int(const struct api_req *rq, struct api_resp *rs, const char *key, int64_t min,
                    int64_t max, int64_t def, int64_t *out);
+/*
+ * Reads name parameter `key` (the job-name rule) into *out: NULL when absent
+ * or empty; 400 "<key> must be <what>" (and false) when not a valid name.
+ */
+bool api_query_name(const struct api_req *rq, struct api_resp *rs, const char *key,
+                    const char *what, const char **out);
+/*
+ * Reads "true"/"false" parameter `key` into *out as 1/0, or -1 when absent;
+ * 400 (and false) when bad.
+ */
+bool api_query_bool(const struct api_req *rq, struct api_resp *rs, const char *key, int *out);
 /* Reads an RFC 3339 parameter into *out (0 when absent); 400 (and false) when bad. */
 bool api_query_time(const struct api_req *rq, struct api_resp *rs, const char *key, int64_t *out);
 /*

@@ -119,17 +119,8 @@ void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 		return;
 	}
 	f.search = v && *v ? v : NULL;
-	v = api_query(rq, "paused");
-	if (v) {
-		bool p;
-
-		if (api_parse_bool(v, &p) != 0) {
-			api_reply_error(rs, 400, "bad_request", "paused",
-			                "paused must be true or false");
-			return;
-		}
-		f.paused = p ? 1 : 0;
-	}
+	if (!api_query_bool(rq, rs, "paused", &f.paused))
+		return;
 	v = api_query(rq, "label");
 	if (v && *v) {
 		const char *eq = strchr(v, '=');
@@ -145,15 +136,8 @@ void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 		f.label_key = label;
 		f.label_value = label + (eq - v) + 1;
 	}
-	v = api_query(rq, "contact");
-	if (v && *v) {
-		if (!job_name_valid(v)) {
-			api_reply_error(rs, 400, "bad_request", "contact",
-			                "contact must be a contact name");
-			return;
-		}
-		f.contact = v;
-	}
+	if (!api_query_name(rq, rs, "contact", "a contact name", &f.contact))
+		return;
 	v = api_query(rq, "last");
 	if (v && *v) {
 		enum run_state st;
@@ -169,15 +153,8 @@ void api_jobs_list(struct api_req *rq, struct api_resp *rs)
 			return;
 		}
 	}
-	v = api_query(rq, "after");
-	if (v && *v) {
-		if (!job_name_valid(v)) {
-			api_reply_error(rs, 400, "bad_request", "after",
-			                "after must be a job name");
-			return;
-		}
-		f.after = v;
-	}
+	if (!api_query_name(rq, rs, "after", "a job name", &f.after))
+		return;
 	if (!api_query_int(rq, rs, "limit", 1, 1000, 100, &limit))
 		return;
 	f.limit = (int)limit;

@@ -32,14 +32,8 @@ void api_runs_list(struct api_req *rq, struct api_resp *rs)
 	size_t n = 0;
 	int rc;
 
-	v = api_query(rq, "job");
-	if (v && *v) {
-		if (!job_name_valid(v)) {
-			api_reply_error(rs, 400, "bad_request", "job", "job must be a job name");
-			return;
-		}
-		f.job = v;
-	}
+	if (!api_query_name(rq, rs, "job", "a job name", &f.job))
+		return;
 	v = api_query(rq, "state");
 	if (v && *v) {
 		enum run_state st;

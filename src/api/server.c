@@ -300,6 +300,38 @@ bool api_query_int(const struct api_req *rq, struct api_resp *rs, const char *ke
 	return true;
 }
 
+bool api_query_name(const struct api_req *rq, struct api_resp *rs, const char *key,
+                    const char *what, const char **out)
+{
+	const char *v = api_query(rq, key);
+
+	*out = NULL;
+	if (v == NULL || *v == '\0')
+		return true;
+	if (!job_name_valid(v)) {
+		api_reply_error(rs, 400, "bad_request", key, "%s must be %s", key, what);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool api_query_bool(const struct api_req *rq, struct api_resp *rs, const char *key, int *out)
+{
+	const char *v = api_query(rq, key);
+	bool b;
+
+	*out = -1;
+	if (v == NULL)
+		return true;
+	if (api_parse_bool(v, &b) != 0) {
+		api_reply_error(rs, 400, "bad_request", key, "%s must be true or false", key);
+		return false;
+	}
+	*out = b ? 1 : 0;
+	return true;
+}
+
 bool api_query_time(const struct api_req *rq, struct api_resp *rs, const char *key, int64_t *out)
 {
 	const char *v = api_query(rq, key);
