@@ -1428,10 +1428,7 @@ static int start(struct server *s, struct error_info *e)
 		if ((rc = observe_new(&oo, &s->obs, e)))
 			return rc;
 	}
-	ao.coord = observe_coord(s->obs);
-	if ((rc = api_start(&ao, &s->api, e)))
-		return rc;
-	observe_api_port(s->obs, api_port(s->api));
+	/* Executors first: an API on port 0 must not take the executors' fixed port. */
 	if (s->cfg.rpc_listen[0]) {
 		struct remote_options ro = {
 			.listen = s->cfg.rpc_listen,
@@ -1453,6 +1450,10 @@ static int start(struct server *s, struct error_info *e)
 			return rc;
 		s->remote_on = true;
 	}
+	ao.coord = observe_coord(s->obs);
+	if ((rc = api_start(&ao, &s->api, e)))
+		return rc;
+	observe_api_port(s->obs, api_port(s->api));
 	return 0;
 }
 
